@@ -1,0 +1,20 @@
+/**
+ * Domain errors shared by every lib. Services map them to gRPC status codes (libs/service-kit);
+ * libs stay free of gRPC. `field` names the request field or file the error is about.
+ */
+export class MemorizeError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** Bad input from the caller: maps to INVALID_ARGUMENT. */
+export class InvalidArgumentError extends MemorizeError {}
+/** An unknown model, memory, corpus or run: maps to NOT_FOUND. */
+export class NotFoundError extends MemorizeError {}
+/** The system is not in a state the call needs (no model loaded, run finished): FAILED_PRECONDITION. */
+export class FailedPreconditionError extends MemorizeError {}
+/** Overload or a limit reached: RESOURCE_EXHAUSTED. */
+export class ResourceExhaustedError extends MemorizeError {}
+/** The name already exists: ALREADY_EXISTS. */
+export class AlreadyExistsError extends MemorizeError {}
