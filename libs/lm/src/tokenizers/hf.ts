@@ -1,0 +1,240 @@
+import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
+import { InvalidArgumentError } from '@memorize/tensor';
+import { byteFallbackValue, utf8Decode, utf8Encoder } from './bytes.js';
+import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
+
+/** The parts of tokenizer.json this wrapper reads itself (the library reads the rest). */
+interface DecoderConfig {
+  type?: string;
+  decoders?: DecoderConfig[];
+  pattern?: { String?: string };
+  content?: string;
+  replacement?: string;
+  start?: number;
+  prepend_scheme?: string;
+  add_prefix_space?: boolean;
+}
+interface AddedTokenConfig {
+  id: number;
+  content: string;
+  special?: boolean;
+}
+interface TemplatePiece {
+  SpecialToken?: { id: string };
+  Sequence?: { id: string };
+}
+interface TokenizerJson {
+  model: { type?: string; vocab?: unknown };
+  added_tokens?: AddedTokenConfig[];
+  decoder?: DecoderConfig | null;
+  post_processor?: { type?: string; single?: TemplatePiece[] } | null;
+}
+/** tokenizer_config.json / special_tokens_map.json: a token is a string or an AddedToken-like object. */
+export type SpecialTokenRef = string | { content?: string } | null | undefined;
+export interface HfTokenizerConfig {
+  bos_token?: SpecialTokenRef;
+  eos_token?: SpecialTokenRef;
+  clean_up_tokenization_spaces?: boolean;
+  [key: string]: unknown;
+}
+
+/** How a single token turns into bytes, derived from the tokenizer.json decoder. */
+type PieceDecoding =
+  | { kind: 'byte-level' }
+  | { kind: 'sentencepiece'; spaceMarker: string; byteFallback: boolean; stripLeadingSpace: boolean }
+  | { kind: 'library' };
+
+/**
+ * A Hugging Face tokenizer.json through @huggingface/tokenizers (normalizer, pre-tokenizer and model), with
+ * special tokens handled here so that `encode(text, {bos: true})` adds exactly one BOS whatever the
+ * post-processor does. Text is always plain text: a literal "<s>" in it is encoded as characters, as
+ * SentencePiece and llama2.c do (HF's default would turn it into the BOS id).
+ */
+export class HfTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  private readonly lib: HfLibTokenizer;
+  private readonly vocab: Map<string, number>;
+  private readonly pieceById: string[] = [];
+  private readonly specialIds = new Set<number>();
+  private readonly pieceDecoding: PieceDecoding;
+  private readonly cleanUpSpaces: boolean;
+  private readonly byteLevelDecoder = byteLevelUnicodeToByte();
+
+  constructor(json: unknown, config: HfTokenizerConfig = {}, file = 'tokenizer.json') {
+    const tj = validateTokenizerJson(json, file);
+    this.cleanUpSpaces = config.clean_up_tokenization_spaces ?? false;
+    try {
+      this.lib = new HfLibTokenizer(tj, { ...config, clean_up_tokenization_spaces: this.cleanUpSpaces });
+    } catch (err) {
+      throw new InvalidArgumentError(`${file}: unsupported or malformed tokenizer (${(err as Error).message})`, file);
+    }
+    this.vocab = this.lib.get_vocab(true);
+    let maxId = -1;
+    for (const [piece, id] of this.vocab) {
+      this.pieceById[id] = piece;
+      maxId = Math.max(maxId, id);
+    }
+    this.vocabSize = maxId + 1;
+    for (const t of tj.added_tokens ?? []) if (t.special) this.specialIds.add(t.id);
+    this.bosId = this.resolveSpecial(config.bos_token, templateBos(tj), ['<s>', '<|begin_of_text|>', '<bos>']);
+    this.eosId = this.resolveSpecial(config.eos_token, undefined, ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>']);
+    this.pieceDecoding = pieceDecodingOf(tj.decoder ?? null);
+  }
+
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    const ids: number[] = [];
+    if (opts.bos) ids.push(this.requireSpecial(this.bosId, 'bos'));
+    // HF normalizers (Prepend "▁") leave empty input empty; the JS library would prepend anyway.
+    if (text.length > 0) {
+      const normalized = this.lib.normalizer ? this.lib.normalizer(text) : text;
+      const words = this.lib.pre_tokenizer ? this.lib.pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
+      const model = this.lib.model;
+      if (!model) throw new InvalidArgumentError('tokenizer.json has no model', 'model');
+      for (const token of model(words)) {
+        const id = this.vocab.get(token) ?? model.unk_token_id;
+        if (id === undefined) throw new InvalidArgumentError(`no id for token ${JSON.stringify(token)} and no unk token`, 'text');
+        ids.push(id);
+      }
+    }
+    if (opts.eos) ids.push(this.requireSpecial(this.eosId, 'eos'));
+    return ids;
+  }
+
+  decode(ids: number[]): string {
+    const kept = ids.filter((id) => id !== this.bosId && id !== this.eosId);
+    if (kept.length === 0) return '';
+    for (const id of kept) this.checkId(id);
+    return this.lib.decode(kept, { skip_special_tokens: false, clean_up_tokenization_spaces: this.cleanUpSpaces });
+  }
+
+  tokenBytes(prev: number, id: number): Uint8Array {
+    const piece = this.idToPiece(id);
+    if (this.specialIds.has(id)) return utf8Encoder.encode(piece);
+    const d = this.pieceDecoding;
+    switch (d.kind) {
+      case 'byte-level': {
+        const out = new Uint8Array(piece.length);
+        let n = 0;
+        for (const ch of piece) {
+          const b = this.byteLevelDecoder.get(ch);
+          if (b === undefined) return utf8Encoder.encode(piece); // not a byte-level piece (e.g. an added token)
+          out[n++] = b;
+        }
+        return out.subarray(0, n);
+      }
+      case 'sentencepiece': {
+        let bytes = utf8Encoder.encode(piece.split(d.spaceMarker).join(' '));
+        if (d.stripLeadingSpace && (prev === this.bosId || prev === SEQUENCE_START) && bytes[0] === 0x20) {
+          bytes = bytes.subarray(1);
+        }
+        const byte = d.byteFallback ? byteFallbackValue(bytes) : -1;
+        return byte >= 0 && bytes.length === 6 ? Uint8Array.of(byte) : bytes;
+      }
+      case 'library':
+        return utf8Encoder.encode(this.lib.decode([id], { skip_special_tokens: false }));
+    }
+  }
+
+  decodeToken(prev: number, id: number): string {
+    return utf8Decode(this.tokenBytes(prev, id));
+  }
+
+  idToPiece(id: number): string {
+    return this.pieceById[this.checkId(id)];
+  }
+
+  private checkId(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.pieceById[id] === undefined) {
+      throw new InvalidArgumentError(`token id ${id} outside the vocabulary (size ${this.vocabSize})`, 'id');
+    }
+    return id;
+  }
+
+  private resolveSpecial(configured: SpecialTokenRef, fromTemplate: string | undefined, wellKnown: string[]): number {
+    const name = typeof configured === 'string' ? configured : configured?.content;
+    for (const candidate of [name, fromTemplate, ...wellKnown]) {
+      if (candidate === undefined) continue;
+      const id = this.vocab.get(candidate);
+      if (id !== undefined) return id;
+    }
+    return -1;
+  }
+
+  private requireSpecial(id: number, which: string): number {
+    if (id < 0) throw new InvalidArgumentError(`this tokenizer has no ${which} token`, which);
+    return id;
+  }
+}
+
+function validateTokenizerJson(json: unknown, file: string): TokenizerJson {
+  const bad = (field: string, why: string): never => {
+    throw new InvalidArgumentError(`${file}: ${why} (field ${field})`, file);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('$', 'not a JSON object');
+  const tj = json as Record<string, unknown>;
+  const model = tj.model as Record<string, unknown> | undefined;
+  if (typeof model !== 'object' || model === null) bad('model', 'missing');
+  if (typeof model!.type !== 'string') bad('model.type', 'missing');
+  if (typeof model!.vocab !== 'object' || model!.vocab === null) bad('model.vocab', 'missing');
+  if (model!.type === 'BPE' && !Array.isArray(model!.merges)) bad('model.merges', 'missing');
+  if (tj.added_tokens !== undefined) {
+    if (!Array.isArray(tj.added_tokens)) bad('added_tokens', 'not an array');
+    (tj.added_tokens as unknown[]).forEach((t, i) => {
+      const at = t as Record<string, unknown>;
+      if (typeof at?.id !== 'number' || typeof at?.content !== 'string') bad(`added_tokens[${i}]`, 'needs id and content');
+    });
+  }
+  return {
+    normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [],
+    ...tj,
+  } as unknown as TokenizerJson;
+}
+
+function templateBos(tj: TokenizerJson): string | undefined {
+  const single = tj.post_processor?.type === 'TemplateProcessing' ? tj.post_processor.single : undefined;
+  return single?.[0]?.SpecialToken?.id;
+}
+
+function flattenDecoders(d: DecoderConfig | null): DecoderConfig[] {
+  if (!d) return [];
+  return d.type === 'Sequence' ? (d.decoders ?? []).flatMap((x) => flattenDecoders(x)) : [d];
+}
+
+function pieceDecodingOf(decoder: DecoderConfig | null): PieceDecoding {
+  const steps = flattenDecoders(decoder);
+  if (steps.some((s) => s.type === 'ByteLevel')) return { kind: 'byte-level' };
+  const replace = steps.find((s) => s.type === 'Replace' && s.content === ' ' && s.pattern?.String !== undefined);
+  const metaspace = steps.find((s) => s.type === 'Metaspace');
+  const spaceMarker = replace?.pattern?.String ?? (metaspace ? (metaspace.replacement ?? '▁') : undefined);
+  if (spaceMarker === undefined) return { kind: 'library' };
+  const stripByStrip = steps.some((s) => s.type === 'Strip' && s.content === ' ' && (s.start ?? 0) > 0);
+  const stripByMetaspace =
+    metaspace !== undefined && metaspace.prepend_scheme !== 'never' && metaspace.add_prefix_space !== false;
+  return {
+    kind: 'sentencepiece',
+    spaceMarker,
+    byteFallback: steps.some((s) => s.type === 'ByteFallback'),
+    stripLeadingSpace: stripByStrip || stripByMetaspace,
+  };
+}
+
+/** GPT-2's byte <-> printable unicode table, inverted: the ByteLevel decoder's mapping. */
+function byteLevelUnicodeToByte(): Map<string, number> {
+  const bytes: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) bytes.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bytes.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bytes.push(b);
+  const codepoints = [...bytes];
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bytes.includes(b)) {
+      bytes.push(b);
+      codepoints.push(256 + extra++);
+    }
+  }
+  const map = new Map<string, number>();
+  bytes.forEach((b, i) => map.set(String.fromCodePoint(codepoints[i]), b));
+  return map;
+}
