@@ -1,0 +1,15 @@
+import { InvalidArgumentError } from '@memorize/tensor';
+import { isServiceName, serviceMain, serviceNames } from '../services.js';
+
+export interface ServeOptions {
+  port?: string;
+  host?: string;
+  logLevel?: string;
+}
+
+/** `memorize serve <service>`: runs one service in this process until SIGTERM/SIGINT. */
+export async function runServe(name: string, options: ServeOptions): Promise<void> {
+  if (!isServiceName(name)) throw new InvalidArgumentError(`unknown service "${name}"; expected one of ${serviceNames.join(', ')}`, 'service');
+  const main = await serviceMain(name);
+  await main({ port: options.port, host: options.host, logLevel: options.logLevel });
+}

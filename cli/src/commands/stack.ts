@@ -1,0 +1,146 @@
+import { checkHealth, defaultPorts, waitHealthy } from '@memorize/service-kit';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/tensor';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serviceNames, type ServiceName } from '../services.js';
+
+/** What `stack up` records so that `status` and `down` find the processes again. */
+export interface StackState {
+  startedAt: string;
+  host: string;
+  logDir: string;
+  services: Array<{ name: ServiceName; pid: number; port: number; address: string; log: string }>;
+}
+
+export interface StackOptions {
+  /** Folder for stack.json and logs; default $MEMORIZE_HOME or ./.memorize. */
+  dir?: string;
+  host?: string;
+  /** Per-service port overrides. */
+  ports?: Partial<Record<ServiceName, number>>;
+  timeoutMs?: number;
+  err?: NodeJS.WritableStream;
+}
+
+const cliEntry = fileURLToPath(new URL('../../bin/memorize.mjs', import.meta.url));
+
+export function stackDir(dir?: string): string {
+  return resolve(dir ?? process.env.MEMORIZE_HOME ?? '.memorize');
+}
+
+function stateFile(dir: string): string {
+  return join(dir, 'stack.json');
+}
+
+export function readStack(dir: string): StackState | undefined {
+  const file = stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as StackState;
+}
+
+function writeStack(dir: string, state: StackState): void {
+  const file = stateFile(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `memorize stack up`: starts the four services as background processes and waits until each is healthy. */
+export async function stackUp(options: StackOptions = {}): Promise<StackState> {
+  const dir = stackDir(options.dir);
+  const existing = readStack(dir);
+  if (existing && existing.services.some((s) => isAlive(s.pid))) {
+    throw new FailedPreconditionError(`a stack is already running from ${dir} (run \`memorize stack down\` first)`, 'dir');
+  }
+  const host = options.host ?? '127.0.0.1';
+  const logDir = join(dir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
+  mkdirSync(logDir, { recursive: true });
+  const state: StackState = { startedAt: new Date().toISOString(), host, logDir, services: [] };
+  for (const name of serviceNames) {
+    const port = options.ports?.[name] ?? defaultPorts[name];
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`port of ${name} must be in 1..65535`, `--${name}-port`);
+    const log = join(logDir, `${name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', String(port), '--host', host], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json' },
+    });
+    closeSync(fd);
+    child.unref();
+    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    state.services.push({ name, pid: child.pid!, port, address, log });
+  }
+  writeStack(dir, state);
+  try {
+    await Promise.all(
+      state.services.map(async (s) => {
+        await waitHealthy(s.address, options.timeoutMs ?? 60_000);
+        options.err?.write(`${s.name.padEnd(10)} ${s.address} pid ${s.pid} SERVING\n`);
+      }),
+    );
+  } catch (error) {
+    await stackDown({ dir });
+    const logs = state.services.map((s) => s.log).join(', ');
+    throw new FailedPreconditionError(`stack did not come up: ${(error as Error).message}; logs: ${logs}`);
+  }
+  return state;
+}
+
+export interface ServiceStatus {
+  name: string;
+  pid: number;
+  address: string;
+  alive: boolean;
+  health: string;
+}
+
+/** `memorize stack status`: each service's process and health. */
+export async function stackStatus(options: StackOptions = {}): Promise<ServiceStatus[]> {
+  const state = readStack(stackDir(options.dir));
+  if (!state) return [];
+  return Promise.all(
+    state.services.map(async (s) => {
+      const alive = isAlive(s.pid);
+      let health = 'DOWN';
+      if (alive) {
+        try {
+          health = await checkHealth(s.address, '', 2_000);
+        } catch (error) {
+          health = `UNREACHABLE (${(error as Error).message.split('\n')[0]})`;
+        }
+      }
+      return { name: s.name, pid: s.pid, address: s.address, alive, health };
+    }),
+  );
+}
+
+/** `memorize stack down`: SIGTERM every service, wait for them to drain, SIGKILL stragglers. */
+export async function stackDown(options: StackOptions = {}): Promise<Array<{ name: string; pid: number; how: string }>> {
+  const dir = stackDir(options.dir);
+  const state = readStack(dir);
+  if (!state) return [];
+  const results = await Promise.all(
+    state.services.map(async (s) => {
+      if (!isAlive(s.pid)) return { name: s.name, pid: s.pid, how: 'not running' };
+      process.kill(s.pid, 'SIGTERM');
+      const until = Date.now() + (options.timeoutMs ?? 20_000);
+      while (Date.now() < until && isAlive(s.pid)) await new Promise((r) => setTimeout(r, 50));
+      if (!isAlive(s.pid)) return { name: s.name, pid: s.pid, how: 'stopped' };
+      process.kill(s.pid, 'SIGKILL');
+      return { name: s.name, pid: s.pid, how: 'killed after timeout' };
+    }),
+  );
+  rmSync(stateFile(dir), { force: true });
+  return results;
+}

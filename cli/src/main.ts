@@ -1,0 +1,87 @@
+import { Command, Option } from 'commander';
+import { MemorizeError } from '@memorize/tensor';
+import { runServe } from './commands/serve.js';
+import { stackDown, stackStatus, stackUp } from './commands/stack.js';
+import { serviceNames, type ServiceName } from './services.js';
+
+// Results go to stdout (text, or one JSON document with --json); everything else to stderr.
+const out = process.stdout;
+const err = process.stderr;
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MemorizeError(`port must be an integer in 0..65535, got "${value}"`, '--port');
+  return n;
+}
+
+const program = new Command('memorize')
+  .description('Memorize documents into a memory module of a frozen LM, then verify FEVER claims')
+  .showHelpAfterError()
+  .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+
+program
+  .command('serve')
+  .description('run one service in the foreground until SIGTERM/SIGINT')
+  .argument('<service>', `one of ${serviceNames.join(', ')}`)
+  .option('--port <n>', 'port (default: the service default; 0 = any free port)')
+  .option('--host <h>', 'bind address', undefined)
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+  .action(async (service: string, options: { port?: string; host?: string; logLevel?: string }) => {
+    await runServe(service, options);
+  });
+
+const stack = program.command('stack').description('the local stack: all four services as background processes');
+const portOptions = (cmd: Command): Command => {
+  for (const name of serviceNames) cmd.addOption(new Option(`--${name}-port <n>`, `port of ${name}`).argParser(parsePort));
+  return cmd;
+};
+portOptions(
+  stack
+    .command('up')
+    .description('start data, model-host, trainer and evaluator; wait until healthy; print the log folder')
+    .option('--dir <path>', 'state and log folder (default $MEMORIZE_HOME or ./.memorize)')
+    .option('--host <h>', 'bind address', '127.0.0.1')
+    .option('--json', 'print the stack as JSON'),
+).action(async (options: Record<string, unknown>) => {
+  const ports: Partial<Record<ServiceName, number>> = {};
+  for (const name of serviceNames) {
+    const key = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Port`;
+    if (options[key] !== undefined) ports[name] = options[key] as number;
+  }
+  const state = await stackUp({ dir: options.dir as string | undefined, host: options.host as string, ports, err });
+  out.write(options.json ? JSON.stringify(state, null, 2) + '\n' : `${state.logDir}\n`);
+});
+stack
+  .command('status')
+  .description("print each service's process and health")
+  .option('--dir <path>', 'state folder')
+  .option('--json', 'print JSON')
+  .action(async (options: { dir?: string; json?: boolean }) => {
+    const statuses = await stackStatus({ dir: options.dir });
+    if (options.json) out.write(JSON.stringify(statuses, null, 2) + '\n');
+    else if (statuses.length === 0) out.write('no stack\n');
+    else for (const s of statuses) out.write(`${s.name.padEnd(10)} ${s.address.padEnd(16)} pid ${String(s.pid).padEnd(8)} ${s.health}\n`);
+    if (statuses.some((s) => s.health !== 'SERVING')) process.exitCode = 1;
+  });
+stack
+  .command('down')
+  .description('stop the services gracefully (SIGTERM, then SIGKILL after a timeout)')
+  .option('--dir <path>', 'state folder')
+  .option('--json', 'print JSON')
+  .action(async (options: { dir?: string; json?: boolean }) => {
+    const results = await stackDown({ dir: options.dir });
+    if (options.json) out.write(JSON.stringify(results, null, 2) + '\n');
+    else if (results.length === 0) out.write('no stack\n');
+    else for (const r of results) out.write(`${r.name.padEnd(10)} pid ${String(r.pid).padEnd(8)} ${r.how}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof MemorizeError) {
+    err.write(`memorize: ${error.message}\n`);
+    process.exit(2);
+  }
+  err.write(`memorize: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+}
