@@ -1,1 +1,13 @@
-export {};
+export * from './text.js';
+export * from './prng.js';
+export * from './jsonl.js';
+export * from './claims.js';
+export * from './pages.js';
+export * from './assignment.js';
+export * from './pipeline.js';
+export * from './prompt.js';
+export * from './examples.js';
+export * from './tokens.js';
+export * from './hash.js';
+export * from './metrics.js';
+export * from './synth/index.js';

@@ -1,0 +1,53 @@
+/** Choosing few-shot examples for a test claim and building its prompt. */
+import { InvalidArgumentError } from '@memorize/tensor';
+import { LABELS, type Label } from './claims.js';
+import type { Corpus, CorpusClaim, CorpusPage } from './pipeline.js';
+import { derivedRandom, shuffled } from './prng.js';
+import { buildPrompt } from './prompt.js';
+
+/**
+ * k examples for one test claim from its page's pool plus the global fill. The order is seeded by
+ * (seed, page, claim id); when k >= 3 the first three cover every label.
+ */
+export function selectExamples(page: CorpusPage, k: number, options: { seed?: number; claimId?: number } = {}): CorpusClaim[] {
+  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError(`k must be a non-negative integer (got ${k})`, 'k');
+  const candidates = [...page.pool, ...page.fill];
+  if (k > candidates.length) {
+    throw new InvalidArgumentError(`k = ${k} but page ${page.id} has only ${candidates.length} pool claims`, 'k');
+  }
+  const order = shuffled(candidates, derivedRandom(options.seed ?? 0, 'shots', page.id, options.claimId ?? -1));
+  if (k < LABELS.length) return order.slice(0, k);
+  const chosen: CorpusClaim[] = [];
+  const seen = new Set<Label>();
+  for (const c of order) if (!seen.has(c.label)) (seen.add(c.label), chosen.push(c));
+  for (const c of order) if (chosen.length < k && !chosen.includes(c)) chosen.push(c);
+  return chosen.slice(0, k);
+}
+
+export interface ClaimPrompt {
+  claimId: number;
+  page: string;
+  label: Label;
+  claim: string;
+  prompt: string;
+  exampleIds: number[];
+}
+
+/** k-shot prompts for every evaluation claim of the corpus, in page-rank order. */
+export function buildEvalPrompts(corpus: Pick<Corpus, 'pages'>, k: number, options: { seed?: number } = {}): ClaimPrompt[] {
+  const out: ClaimPrompt[] = [];
+  for (const page of corpus.pages) {
+    for (const c of page.eval) {
+      const examples = selectExamples(page, k, { seed: options.seed, claimId: c.id });
+      out.push({
+        claimId: c.id,
+        page: page.id,
+        label: c.label,
+        claim: c.claim,
+        prompt: buildPrompt(examples, c.claim),
+        exampleIds: examples.map((e) => e.id),
+      });
+    }
+  }
+  return out;
+}
