@@ -88,6 +88,8 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly idByKey = new Map<string, number>();
   /** (left id, right id) -> merged id or -1, filled lazily. */
   private readonly pairCache = new Map<number, number>();
+  /** Codepoint -> its initial ids (one piece or its byte-fallback bytes), filled lazily. */
+  private readonly codepointIds = new Map<string, number[]>();
   private readonly spaceId: number;
 
   constructor(vocab: Llama2cVocab, file = 'tokenizer.bin') {
@@ -116,10 +118,14 @@ export class Llama2cTokenizer implements Tokenizer {
     // One lookup per codepoint; codepoints missing from the vocab fall back to their UTF-8 bytes. (run.c walks
     // raw bytes, but a JS string always encodes to valid UTF-8, so its codepoint grouping is exactly this.)
     for (const ch of text) {
-      const bytes = utf8Encoder.encode(ch);
-      const id = this.idByKey.get(bytesToKey(bytes));
-      if (id !== undefined) tokens.push(id);
-      else for (const b of bytes) tokens.push(b + BYTE_OFFSET);
+      let ids = this.codepointIds.get(ch);
+      if (ids === undefined) {
+        const bytes = utf8Encoder.encode(ch);
+        const id = this.idByKey.get(bytesToKey(bytes));
+        ids = id !== undefined ? [id] : Array.from(bytes, (b) => b + BYTE_OFFSET);
+        this.codepointIds.set(ch, ids);
+      }
+      for (const id of ids) tokens.push(id);
     }
     // run.c merges over the whole buffer, BOS included (no piece ever concatenates with BOS's "\n<s>\n").
     const out = this.merge(tokens);
