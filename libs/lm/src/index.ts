@@ -1,1 +1,10 @@
-export {};
+export * from './config.js';
+export { FrozenLinear, rmsNorm, layerNorm, silu, gelu, geluTanh } from './layers.js';
+export { RopeTables } from './rope.js';
+export { KVCache } from './kv-cache.js';
+export * from './model.js';
+export { buildModel, memorySource, Fingerprinter, type RawTensor, type WeightSource } from './weights.js';
+export * from './loaders/index.js';
+export * from './sampling.js';
+export * from './generate.js';
+export * from './scoring.js';

@@ -1,1 +1,4 @@
 export * from './errors.js';
+export * from './backend.js';
+export * from './safetensors.js';
+export { registerMissingWasmKernels } from './wasm-kernels.js';

@@ -1,0 +1,168 @@
+/**
+ * Hugging Face checkpoint folders: config.json plus model.safetensors, or shards listed in
+ * model.safetensors.index.json. F32/F16/BF16 tensors are widened to float32 one at a time.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError, NotFoundError, SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
+import { validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
+import type { TransformerModel } from '../model.js';
+import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
+
+type Json = Record<string, unknown>;
+
+function num(cfg: Json, key: string, fallback?: number): number {
+  const v = cfg[key];
+  if (typeof v === 'number') return v;
+  if (fallback !== undefined) return fallback;
+  throw new InvalidArgumentError(`config.json: missing numeric field "${key}"`, key);
+}
+
+function hiddenAct(value: unknown): HiddenAct {
+  switch (value) {
+    case 'silu':
+    case 'swish':
+      return 'silu';
+    case 'gelu':
+      return 'gelu';
+    case 'gelu_new':
+    case 'gelu_fast':
+    case 'gelu_pytorch_tanh':
+      return 'gelu_tanh';
+    case 'relu':
+      return 'relu';
+    default:
+      throw new InvalidArgumentError(`config.json: unsupported hidden_act ${String(value)}`, 'hidden_act');
+  }
+}
+
+/** Translates an HF config.json object into a ModelConfig. */
+export function configFromHf(cfg: Json): ModelConfig {
+  const modelType = cfg.model_type;
+  const dim = num(cfg, 'hidden_size');
+  const nHeads = num(cfg, 'num_attention_heads');
+  const headDim = num(cfg, 'head_dim', dim / nHeads);
+  const common = {
+    dim,
+    nLayers: num(cfg, 'num_hidden_layers'),
+    nHeads,
+    headDim,
+    hiddenDim: num(cfg, 'intermediate_size'),
+    vocabSize: num(cfg, 'vocab_size'),
+    maxSeqLen: num(cfg, 'max_position_embeddings', 2048),
+    bosId: num(cfg, 'bos_token_id', 1),
+    eosId: num(cfg, 'eos_token_id', 2),
+  };
+  if (modelType === 'llama' || modelType === 'mistral' || modelType === 'qwen2') {
+    const scaling = cfg.rope_scaling;
+    if (scaling !== undefined && scaling !== null) {
+      throw new InvalidArgumentError(`config.json: rope_scaling ${JSON.stringify(scaling)} is not supported`, 'rope_scaling');
+    }
+    return validateConfig(
+      {
+        ...common,
+        arch: 'llama',
+        nKvHeads: num(cfg, 'num_key_value_heads', nHeads),
+        normEps: num(cfg, 'rms_norm_eps', 1e-6),
+        ropeTheta: num(cfg, 'rope_theta', 10000),
+        ropeStyle: 'half',
+        rotaryDim: headDim,
+        tieEmbeddings: cfg.tie_word_embeddings === true,
+        parallelResidual: false,
+        hiddenAct: hiddenAct(cfg.hidden_act ?? 'silu'),
+      },
+      'config.json',
+    );
+  }
+  if (modelType === 'gpt_neox') {
+    const pct = num(cfg, 'rotary_pct', 1);
+    return validateConfig(
+      {
+        ...common,
+        arch: 'gpt_neox',
+        nKvHeads: nHeads,
+        normEps: num(cfg, 'layer_norm_eps', 1e-5),
+        ropeTheta: num(cfg, 'rotary_emb_base', num(cfg, 'rope_theta', 10000)),
+        ropeStyle: 'half',
+        rotaryDim: Math.floor(headDim * pct),
+        tieEmbeddings: cfg.tie_word_embeddings === true,
+        parallelResidual: cfg.use_parallel_residual !== false,
+        hiddenAct: hiddenAct(cfg.hidden_act ?? 'gelu'),
+      },
+      'config.json',
+    );
+  }
+  throw new InvalidArgumentError(`config.json: unsupported model_type ${String(modelType)} (llama, mistral, qwen2, gpt_neox)`, 'model_type');
+}
+
+function readJson(path: string): Json {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Json;
+  } catch (err) {
+    throw new InvalidArgumentError(`${path}: not valid JSON (${(err as Error).message})`, path);
+  }
+}
+
+/** Opens the safetensors file(s) of an HF folder as a weight source. Call close() when done. */
+export function openHfWeights(folder: string): WeightSource & { close(): void } {
+  const single = join(folder, 'model.safetensors');
+  const index = join(folder, 'model.safetensors.index.json');
+  const readers = new Map<string, SafetensorsReader>();
+  const fileOf = new Map<string, string>();
+  const open = (file: string): SafetensorsReader => {
+    let r = readers.get(file);
+    if (!r) {
+      r = new SafetensorsReader(join(folder, file));
+      readers.set(file, r);
+    }
+    return r;
+  };
+  const close = () => {
+    for (const r of readers.values()) r.close();
+  };
+  try {
+    if (existsSync(index)) {
+      const map = (readJson(index).weight_map ?? {}) as Record<string, string>;
+      for (const [name, file] of Object.entries(map)) fileOf.set(name, file);
+      // Open every shard up front: a missing or truncated shard fails before any weight is built.
+      for (const file of new Set(fileOf.values())) {
+        const r = open(file);
+        for (const [name, f] of fileOf) {
+          if (f === file && !r.has(name)) throw new InvalidArgumentError(`${r.path}: index lists "${name}" but the shard lacks it`, name);
+        }
+      }
+    } else if (existsSync(single)) {
+      for (const name of open('model.safetensors').names) fileOf.set(name, 'model.safetensors');
+    } else {
+      throw new NotFoundError(`${folder}: neither model.safetensors nor model.safetensors.index.json`, 'model');
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return {
+    describe: folder,
+    has: (name) => fileOf.has(name),
+    read: (name): RawTensor => {
+      const file = fileOf.get(name);
+      if (!file) throw new InvalidArgumentError(`${folder}: missing tensor "${name}"`, name);
+      const r = open(file);
+      const e = r.entry(name);
+      const raw = r.readBytes(name);
+      return { data: bytesToFloat32(raw, e.dtype, name), shape: e.shape, raw };
+    },
+    close,
+  };
+}
+
+export function loadHfModel(folder: string): TransformerModel {
+  const configPath = join(folder, 'config.json');
+  if (!existsSync(configPath)) throw new NotFoundError(`${folder}: no config.json`, 'model');
+  const config = configFromHf(readJson(configPath));
+  const src = openHfWeights(folder);
+  try {
+    return buildModel(config, src);
+  } finally {
+    src.close();
+  }
+}

@@ -1,0 +1,25 @@
+import { statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { NotFoundError } from '@memorize/tensor';
+import type { TransformerModel } from '../model.js';
+import { loadHfModel } from './hf.js';
+import { loadLlama2cModel } from './llama2c.js';
+
+export { configFromHf, loadHfModel, openHfWeights } from './hf.js';
+export { llama2cLayout, loadLlama2cModel } from './llama2c.js';
+
+/**
+ * Loads a checkpoint by path: an HF folder (config.json + safetensors), a model.safetensors file inside
+ * one, or a llama2.c .bin file.
+ */
+export function loadModel(path: string): TransformerModel {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new NotFoundError(`no such model: ${path}`, 'model');
+  }
+  if (isDir) return loadHfModel(path);
+  if (basename(path).endsWith('.safetensors')) return loadHfModel(dirname(path));
+  return loadLlama2cModel(path);
+}

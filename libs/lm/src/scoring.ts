@@ -1,0 +1,160 @@
+/**
+ * Log-likelihood scoring of (context, continuation) pairs (lm-evaluation-harness style) and the document
+ * loss used for memorization. Batches are right-padded: with causal attention, padding after a row's last
+ * real token cannot influence that row's real positions, so results do not depend on batch composition.
+ */
+import { InvalidArgumentError, tf } from '@memorize/tensor';
+import type { HookContext, LayerHook, TokenRows, TransformerModel } from './model.js';
+
+/**
+ * Per-position next-token log-probabilities: logp[b][t] = log p(targets[b][t] | tokens[b][..t]).
+ * Differentiable with respect to the logits (no gather gradient needed).
+ */
+export function targetLogProbs(logits: tf.Tensor3D, targets: TokenRows): tf.Tensor2D {
+  const [b, t, v] = logits.shape;
+  const oneHot = tf.oneHot(tf.tensor2d(targets.flat(), [b, t], 'int32'), v);
+  const picked = tf.sum(tf.mul(logits, oneHot), -1);
+  return tf.sub(picked, tf.logSumExp(logits, -1)) as tf.Tensor2D;
+}
+
+export interface ScoreRequest {
+  /** Conditioning tokens (at least one, usually starting with BOS). */
+  context: readonly number[];
+  /** Tokens whose log-likelihood is measured. */
+  continuation: readonly number[];
+}
+
+export interface ScoreResult {
+  /** Sum of the continuation tokens' log-probabilities. */
+  logprob: number;
+  /** True when every continuation token is the argmax given what precedes it. */
+  greedy: boolean;
+  tokenLogprobs: number[];
+}
+
+export interface ScoreOptions {
+  /** Rows per forward pass (default 8). */
+  batchSize?: number;
+  hooks?: ReadonlyMap<number, LayerHook>;
+  /** One per request, handed to hooks. */
+  docIds?: HookContext['docIds'];
+  /** Token used for padding (never attended to, default 0). */
+  padId?: number;
+}
+
+interface Prepared {
+  index: number;
+  input: number[];
+  /** Targets for input positions [start, start + n). */
+  targets: number[];
+  start: number;
+}
+
+function prepare(req: ScoreRequest, index: number, maxSeqLen: number): Prepared {
+  if (req.context.length === 0) throw new InvalidArgumentError(`requests[${index}].context is empty (start it with BOS)`, 'context');
+  if (req.continuation.length === 0) throw new InvalidArgumentError(`requests[${index}].continuation is empty`, 'continuation');
+  // Keep the newest maxSeqLen + 1 tokens: the last one is only a target, never an input.
+  const all = [...req.context, ...req.continuation].slice(-(maxSeqLen + 1));
+  const n = Math.min(req.continuation.length, all.length - 1);
+  const input = all.slice(0, -1);
+  return { index, input, targets: all.slice(-n), start: input.length - n };
+}
+
+/** Scores each request; results come back in request order. */
+export async function scoreContinuations(
+  model: TransformerModel,
+  requests: readonly ScoreRequest[],
+  options: ScoreOptions = {},
+): Promise<ScoreResult[]> {
+  const batchSize = options.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('batchSize must be a positive integer', 'batchSize');
+  if (options.docIds && options.docIds.length !== requests.length) {
+    throw new InvalidArgumentError('docIds must have one entry per request', 'docIds');
+  }
+  const pad = options.padId ?? 0;
+  // Longest first, so each batch pads little (results do not depend on the grouping).
+  const prepared = requests.map((r, i) => prepare(r, i, model.config.maxSeqLen)).sort((a, b) => b.input.length - a.input.length);
+  const results: ScoreResult[] = new Array(requests.length);
+  for (let s = 0; s < prepared.length; s += batchSize) {
+    const batch = prepared.slice(s, s + batchSize);
+    const t = batch[0].input.length;
+    const tokens = batch.map((p) => [...p.input, ...new Array(t - p.input.length).fill(pad)]);
+    const mask = batch.map((p) => p.input.map(() => 1).concat(new Array(t - p.input.length).fill(0)));
+    const targets = batch.map((p) => {
+      const row = new Array(t).fill(0);
+      p.targets.forEach((id, j) => (row[p.start + j] = id));
+      return row;
+    });
+    const [lp, am] = tf.tidy(() => {
+      const logits = model.forward(tokens, {
+        attentionMask: mask,
+        hooks: options.hooks,
+        docIds: options.docIds ? batch.map((p) => options.docIds![p.index]) : undefined,
+      });
+      return [targetLogProbs(logits, targets), tf.argMax(logits, -1)];
+    });
+    const [lpData, amData] = await Promise.all([lp.data(), am.data()]);
+    lp.dispose();
+    am.dispose();
+    batch.forEach((p, r) => {
+      const tokenLogprobs: number[] = [];
+      let greedy = true;
+      p.targets.forEach((id, j) => {
+        const at = r * t + p.start + j;
+        tokenLogprobs.push(lpData[at]);
+        if (amData[at] !== id) greedy = false;
+      });
+      results[p.index] = { logprob: tokenLogprobs.reduce((a, b) => a + b, 0), greedy, tokenLogprobs };
+    });
+  }
+  return results;
+}
+
+export interface DocumentLossOptions {
+  /** [B][T], 1 = real token. Padding is neither input nor target. Default: all ones. */
+  attentionMask?: TokenRows;
+  /** [B][T], 1 where the token should count as a prediction target (e.g. only a continuation). Default: all. */
+  targetMask?: TokenRows;
+  hooks?: ReadonlyMap<number, LayerHook>;
+  docIds?: HookContext['docIds'];
+}
+
+export interface DocumentLoss {
+  /** Mean next-token cross-entropy over all counted targets of the batch (nats per token). */
+  loss: tf.Scalar;
+  /** Mean cross-entropy per row ([B]; 0 for rows without targets). */
+  perRow: tf.Tensor1D;
+  /** Targets counted per row. */
+  tokenCounts: number[];
+}
+
+/**
+ * Mean next-token cross-entropy of token rows [B][T] (position t predicts token t+1). Synchronous and
+ * differentiable, so it can run inside tf.grads / optimizer.minimize with hooks carrying trainable weights.
+ */
+export function documentLoss(model: TransformerModel, tokens: TokenRows, options: DocumentLossOptions = {}): DocumentLoss {
+  const b = tokens.length;
+  const t = tokens[0]?.length ?? 0;
+  if (b === 0 || t < 2) throw new InvalidArgumentError('tokens: need at least one row of two or more tokens', 'tokens');
+  const mask = options.attentionMask ?? tokens.map((r) => r.map(() => 1));
+  const weights = tokens.map((row, r) =>
+    row.slice(1).map((_, j): number => (mask[r][j] && mask[r][j + 1] && (options.targetMask?.[r][j + 1] ?? 1) ? 1 : 0)),
+  );
+  const tokenCounts = weights.map((w) => w.reduce((a, x) => a + x, 0));
+  const total = tokenCounts.reduce((a, x) => a + x, 0);
+  if (total === 0) throw new InvalidArgumentError('no target tokens after masking', 'attentionMask');
+  return tf.tidy(() => {
+    const inputs = tokens.map((row) => row.slice(0, -1));
+    const logits = model.forward(inputs, {
+      attentionMask: mask.map((row) => row.slice(0, -1)),
+      hooks: options.hooks,
+      docIds: options.docIds,
+    });
+    const logp = targetLogProbs(logits, tokens.map((row) => row.slice(1)));
+    const w = tf.tensor2d(weights.flat(), [b, t - 1]);
+    const rowSums = tf.neg(tf.sum(tf.mul(logp, w), 1)) as tf.Tensor1D;
+    const loss = tf.div(tf.sum(rowSums), total) as tf.Scalar;
+    const perRow = tf.div(rowSums, tf.tensor1d(tokenCounts.map((c) => Math.max(c, 1)))) as tf.Tensor1D;
+    return { loss, perRow, tokenCounts };
+  }) as DocumentLoss;
+}

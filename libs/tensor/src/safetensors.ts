@@ -1,0 +1,276 @@
+/**
+ * safetensors reader and writer. The reader parses the header once and then reads each tensor's byte
+ * range with a positioned fs read, so a multi-GB checkpoint is never held in memory twice. F16 and BF16
+ * are widened to float32 tensor by tensor. The writer is atomic (temp file + fsync + rename): a crash
+ * leaves either the old file or the new one, never half of one.
+ *
+ * Format: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets:[begin,end]},
+ * "__metadata__"?: {string: string}}, then the data block; offsets are relative to the data block.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, NotFoundError } from './errors.js';
+
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+export interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Absolute byte offset of the tensor's first byte in the file. */
+  offset: number;
+  byteLength: number;
+}
+
+export interface SafetensorsHeader {
+  path: string;
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+  /** Absolute offset of the data block. */
+  dataStart: number;
+  fileSize: number;
+}
+
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+function readExactly(fd: number, length: number, position: number, what: string, path: string): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) {
+      throw new InvalidArgumentError(
+        `${path}: truncated while reading ${what}: wanted ${length} bytes at offset ${position}, file ends at offset ${position + done}`,
+        what,
+      );
+    }
+    done += n;
+  }
+  return buf;
+}
+
+function openForRead(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${path}`, 'path');
+    throw err;
+  }
+}
+
+/** Parses and validates the header of an open safetensors file. */
+export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHeader {
+  const fileSize = fstatSync(fd).size;
+  if (fileSize < 8) throw new InvalidArgumentError(`${path}: ${fileSize} bytes is too short for a safetensors header length at offset 0`, 'header');
+  const lenBuf = readExactly(fd, 8, 0, 'header length', path);
+  const headerLen = Number(lenBuf.readBigUInt64LE(0));
+  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
+    throw new InvalidArgumentError(
+      `${path}: header length ${headerLen} at offset 0 exceeds the file (${fileSize} bytes)`,
+      'header',
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readExactly(fd, headerLen, 8, 'header', path).toString('utf8'));
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    throw new InvalidArgumentError(`${path}: header at offset 8 is not valid JSON`, 'header');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidArgumentError(`${path}: header is not a JSON object`, 'header');
+  }
+  const dataStart = 8 + headerLen;
+  const dataSize = fileSize - dataStart;
+  const tensors = new Map<string, TensorEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (raw ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
+      throw new InvalidArgumentError(`${path}: tensor "${name}" has unsupported dtype ${String(e.dtype)}`, name);
+    }
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new InvalidArgumentError(`${path}: tensor "${name}" has an invalid shape`, name);
+    }
+    if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+      throw new InvalidArgumentError(`${path}: tensor "${name}" has no data_offsets`, name);
+    }
+    const [begin, end] = e.data_offsets as number[];
+    const dtype = e.dtype as SafetensorsDtype;
+    const shape = e.shape as number[];
+    const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end - begin !== expected) {
+      throw new InvalidArgumentError(
+        `${path}: tensor "${name}" data_offsets [${begin}, ${end}] do not match ${dtype}[${shape.join(',')}] (${expected} bytes)`,
+        name,
+      );
+    }
+    if (end > dataSize) {
+      throw new InvalidArgumentError(
+        `${path}: tensor "${name}" ends at offset ${dataStart + end} but the file has only ${fileSize} bytes (truncated?)`,
+        name,
+      );
+    }
+    tensors.set(name, { name, dtype, shape, offset: dataStart + begin, byteLength: end - begin });
+  }
+  return { path, tensors, metadata, dataStart, fileSize };
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/** Converts raw little-endian tensor bytes to float32 (F32 is copied into an aligned array). */
+export function bytesToFloat32(bytes: Buffer, dtype: SafetensorsDtype, name = 'tensor'): Float32Array {
+  switch (dtype) {
+    case 'F32': {
+      const out = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(out.buffer).set(bytes);
+      return out;
+    }
+    case 'F16': {
+      const n = bytes.byteLength / 2;
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+      return out;
+    }
+    case 'BF16': {
+      // bf16 is the top half of a float32: shift into place.
+      const n = bytes.byteLength / 2;
+      const u32 = new Uint32Array(n);
+      for (let i = 0; i < n; i++) u32[i] = bytes.readUInt16LE(2 * i) << 16;
+      return new Float32Array(u32.buffer);
+    }
+    case 'F64': {
+      const n = bytes.byteLength / 8;
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = bytes.readDoubleLE(8 * i);
+      return out;
+    }
+    default:
+      throw new InvalidArgumentError(`tensor "${name}" has dtype ${dtype}, expected a float type`, name);
+  }
+}
+
+/** A safetensors file opened for random access reads. Close it when done. */
+export class SafetensorsReader {
+  readonly header: SafetensorsHeader;
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.fd = openForRead(path);
+    try {
+      this.header = parseSafetensorsHeader(this.fd, path);
+    } catch (err) {
+      closeSync(this.fd);
+      this.fd = undefined;
+      throw err;
+    }
+  }
+
+  get names(): string[] {
+    return [...this.header.tensors.keys()];
+  }
+
+  entry(name: string): TensorEntry {
+    const e = this.header.tensors.get(name);
+    if (!e) throw new InvalidArgumentError(`${this.path}: no tensor named "${name}"`, name);
+    return e;
+  }
+
+  has(name: string): boolean {
+    return this.header.tensors.has(name);
+  }
+
+  /** The tensor's raw bytes, as stored. */
+  readBytes(name: string): Buffer {
+    if (this.fd === undefined) throw new InvalidArgumentError(`${this.path} is closed`, name);
+    const e = this.entry(name);
+    return readExactly(this.fd, e.byteLength, e.offset, `tensor "${name}"`, this.path);
+  }
+
+  /** The tensor widened to float32, with its shape. */
+  readFloat32(name: string): { data: Float32Array; shape: number[]; dtype: SafetensorsDtype } {
+    const e = this.entry(name);
+    return { data: bytesToFloat32(this.readBytes(name), e.dtype, name), shape: e.shape, dtype: e.dtype };
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export interface TensorToWrite {
+  dtype?: 'F32' | 'I32' | 'U8';
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * Writes tensors (in the order given, with 8-byte aligned header padding as the reference writer does)
+ * and optional string metadata to `path` atomically.
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, TensorToWrite> | Map<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): void {
+  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new InvalidArgumentError(`metadata "${k}" must be a string`, k);
+    }
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const [name, t] of entries) {
+    if (name === '__metadata__') throw new InvalidArgumentError('"__metadata__" is not a valid tensor name', name);
+    const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : t.data instanceof Uint8Array ? 'U8' : 'F32');
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new InvalidArgumentError(`tensor "${name}": shape [${t.shape.join(',')}] needs ${count} values, got ${t.data.length}`, name);
+    }
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.length));
+
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, len);
+    writeSync(fd, headerBytes);
+    for (const [, t] of entries) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
