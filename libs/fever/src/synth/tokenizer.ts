@@ -79,6 +79,19 @@ export function byteLevelTokenizerJson(): HfTokenizerJson {
   };
 }
 
+/** tokenizer_config.json companion: no clean-up of spaces, so decode(encode(text)) === text. */
+export function byteLevelTokenizerConfig(): Record<string, unknown> {
+  return {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+    add_bos_token: true,
+    add_eos_token: false,
+    clean_up_tokenization_spaces: false,
+  };
+}
+
 /** The same encoding in plain TS (no tokenizer library): BOS optional, then 3 + each UTF-8 byte. */
 export function encodeBytes(text: string, opts: { bos?: boolean } = {}): number[] {
   const bytes = Buffer.from(text, 'utf8');

@@ -12,7 +12,7 @@ import { derivedRandom, randomIndex, shuffled } from '../prng.js';
 import { pageIdFromTitle } from '../text.js';
 import { ATTRIBUTES, INDUSTRIES, KIND_NOUN, OCCUPATIONS, type EntityKind } from './attributes.js';
 import { organisationName, personName, placeName, uniqueName } from './names.js';
-import { byteLevelTokenizerJson, type HfTokenizerJson } from './tokenizer.js';
+import { byteLevelTokenizerConfig, byteLevelTokenizerJson, type HfTokenizerJson } from './tokenizer.js';
 
 export type WorldSplit = 'pretrain' | 'memorize';
 
@@ -52,6 +52,8 @@ export interface World {
   memorize: WorldPart;
   /** A byte-level HF tokenizer.json covering any text of the world. */
   tokenizer: HfTokenizerJson;
+  /** Its tokenizer_config.json (special tokens, no space clean-up on decode). */
+  tokenizerConfig: Record<string, unknown>;
 }
 
 export interface ClaimsPerEntity {
@@ -146,7 +148,7 @@ export function generateWorld(options: WorldOptions): World {
   const ids = { claim: 1, annotation: 100_000, evidence: 500_000 };
   const pretrain = generatePart('pretrain', counts.pretrain, seed, taken, pools, perEntity, ids);
   const memorize = generatePart('memorize', counts.memorize, seed, taken, pools, perEntity, ids);
-  return { seed, pretrain, memorize, tokenizer: byteLevelTokenizerJson() };
+  return { seed, pretrain, memorize, tokenizer: byteLevelTokenizerJson(), tokenizerConfig: byteLevelTokenizerConfig() };
 }
 
 function generatePart(

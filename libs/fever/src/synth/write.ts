@@ -1,4 +1,7 @@
-/** Writing a world to disk: dir/{pretrain,memorize}/{wiki-pages,claims,page_assignment,facts}.jsonl + tokenizer.json. */
+/**
+ * Writing a world to disk: dir/{pretrain,memorize}/{wiki-pages,claims,page_assignment,facts}.jsonl,
+ * dir/tokenizer.json, dir/tokenizer_config.json and dir/world.json (manifest).
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +30,7 @@ export const WORLD_FILES = {
   assignments: 'page_assignment.jsonl',
   facts: 'facts.jsonl',
   tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
   manifest: 'world.json',
 } as const;
 
@@ -44,12 +48,14 @@ async function writePart(dir: string, part: WorldPart): Promise<void> {
 export async function writeWorld(
   dir: string,
   world: World,
-): Promise<Record<'pretrain' | 'memorize', { claims: string; pages: string; assignments: string }> & { tokenizer: string }> {
+): Promise<Record<'pretrain' | 'memorize', { claims: string; pages: string; assignments: string }> & { tokenizer: string; tokenizerConfig: string }> {
   await mkdir(dir, { recursive: true });
   await writePart(dir, world.pretrain);
   await writePart(dir, world.memorize);
   const tokenizer = join(dir, WORLD_FILES.tokenizer);
   await writeFileAtomic(tokenizer, `${JSON.stringify(world.tokenizer, null, 2)}\n`);
+  const tokenizerConfig = join(dir, WORLD_FILES.tokenizerConfig);
+  await writeFileAtomic(tokenizerConfig, `${JSON.stringify(world.tokenizerConfig, null, 2)}\n`);
   const manifest = {
     seed: world.seed,
     pretrain: { entities: world.pretrain.entities.length, claims: world.pretrain.claims.length },
@@ -61,5 +67,5 @@ export async function writeWorld(
     pages: join(dir, split, WORLD_FILES.pages),
     assignments: join(dir, split, WORLD_FILES.assignments),
   });
-  return { pretrain: paths('pretrain'), memorize: paths('memorize'), tokenizer };
+  return { pretrain: paths('pretrain'), memorize: paths('memorize'), tokenizer, tokenizerConfig };
 }
