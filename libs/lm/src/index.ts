@@ -8,3 +8,4 @@ export * from './loaders/index.js';
 export * from './sampling.js';
 export * from './generate.js';
 export * from './scoring.js';
+export * from './tokenizers/index.js';

@@ -1,0 +1,84 @@
+/**
+ * `memorize generate`: prints the prompt followed by the model's continuation exactly as llama2.c's run.c
+ * prints it (prompt pieces echoed, leading space after BOS dropped, <0xNN> pieces as raw bytes, unprintable
+ * single bytes skipped, one trailing newline). stdout carries only that text; diagnostics go to stderr.
+ */
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { InvalidArgumentError, initBackend } from '@memorize/tensor';
+import { generate, loadModel, loadTokenizer, type Tokenizer } from '@memorize/lm';
+
+export interface GenerateCommandOptions {
+  /** HF folder or llama2.c .bin. */
+  model: string;
+  /** Tokenizer path: required for a .bin unless tokenizer.bin sits next to it; an HF folder uses its tokenizer.json. */
+  tokenizer?: string;
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed?: number;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function tokenizerPath(opts: GenerateCommandOptions): string {
+  if (opts.tokenizer) return opts.tokenizer;
+  return isDirectory(opts.model) ? opts.model : join(dirname(opts.model), 'tokenizer.bin');
+}
+
+/** run.c's safe_printf: a single-byte piece is printed only if it is printable ASCII or whitespace. */
+function printable(bytes: Uint8Array): boolean {
+  if (bytes.length !== 1) return true;
+  const b = bytes[0];
+  return (b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= 0x0d);
+}
+
+function write(out: NodeJS.WritableStream, tokenizer: Tokenizer, prev: number, id: number): void {
+  const bytes = tokenizer.tokenBytes(prev, id);
+  if (bytes.length > 0 && printable(bytes)) out.write(Buffer.from(bytes));
+}
+
+export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.WritableStream): Promise<void> {
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) {
+    throw new InvalidArgumentError('--max-new-tokens must be a non-negative integer', 'maxNewTokens');
+  }
+  const backend = await initBackend({ logger: log });
+  const t0 = performance.now();
+  const model = loadModel(opts.model);
+  const tokenizer = await loadTokenizer(tokenizerPath(opts), { vocabSize: model.config.vocabSize });
+  log(`model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`);
+  try {
+    const bos = tokenizer.bosId >= 0 ? tokenizer.bosId : model.config.bosId;
+    const prompt = tokenizer.encode(opts.prompt, { bos: true });
+    if (prompt.length === 0 || prompt[0] !== bos) prompt.unshift(bos);
+    // Echo the prompt the way run.c does: each token decoded against the one before it.
+    for (let i = 1; i < prompt.length; i++) write(out, tokenizer, prompt[i - 1], prompt[i]);
+    const budget = Math.min(opts.maxNewTokens, model.config.maxSeqLen - prompt.length + 1);
+    const started = performance.now();
+    const result = await generate(model, prompt, {
+      maxNewTokens: Math.max(budget, 0),
+      temperature: opts.temperature,
+      topP: opts.topP,
+      seed: opts.seed,
+      // run.c ends a story when the model emits BOS; EOS ends generation for HF-style models.
+      stopTokens: [...new Set([bos, tokenizer.eosId >= 0 ? tokenizer.eosId : model.config.eosId])],
+      onToken: (id, prev) => write(out, tokenizer, prev, id),
+    });
+    out.write('\n');
+    const secs = (performance.now() - started) / 1000;
+    log(`generated ${result.tokens.length} tokens (${result.stopReason}, seed ${result.seed}) at ${(result.tokens.length / secs).toFixed(1)} tok/s`);
+  } finally {
+    model.dispose();
+  }
+}
