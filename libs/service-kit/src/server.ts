@@ -1,8 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
-import { dirname } from 'node:path';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { adaptService, CallTracker, type Implementation, type ServiceDefinitionLike } from './handlers.js';
 import type { ServiceConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -39,8 +38,6 @@ export interface RunningService {
   inFlight(): number;
 }
 
-const healthService = 'grpc.health.v1.Health';
-
 /**
  * Starts a gRPC server with the standard health service, server reflection, per-RPC logging and
  * graceful shutdown. Health reports SERVING for "" and every hosted service once bound.
@@ -58,11 +55,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const health = new HealthImplementation(Object.fromEntries(['', ...names].map((n) => [n, 'NOT_SERVING' as ServingStatus])));
   health.addToServer(server);
 
+  // grpc.health.v1 is left out of reflection: protobufjs re-serialises its map field as an explicit
+  // map_entry message, which strict descriptor pools (grpcurl, python protobuf) reject. Health
+  // clients know its well-known contract anyway.
   const packageDefinition = loadSync(
-    [...options.services.map((s) => s.protoFile), 'health/v1/health.proto'],
-    { includeDirs: [options.protoRoot, dirname(dirname(dirname(healthProtoPath)))], keepCase: true },
+    options.services.map((s) => s.protoFile),
+    { includeDirs: [options.protoRoot], keepCase: true },
   );
-  new ReflectionService(packageDefinition, { services: [...names, healthService] }).addToServer(server);
+  new ReflectionService(packageDefinition, { services: names }).addToServer(server);
 
   for (const service of options.services) {
     server.addService(

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliEntry, freePort, repoRoot } from '../../test/e2e/processes.js';
+
+function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('stack up starts four healthy processes, status reports them, down stops them all', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memorize-stack-'));
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const portArgs = ['--data-port', '--model-host-port', '--trainer-port', '--evaluator-port'].flatMap((flag, i) => [flag, String(ports[i])]);
+  try {
+    const up = memorize(['stack', 'up', '--dir', dir, ...portArgs]);
+    assert.equal(up.code, 0, up.stderr);
+    const logDir = up.stdout.trim();
+    assert.equal(up.stdout.split('\n').filter(Boolean).length, 1, 'stdout carries only the log folder');
+    assert.ok(existsSync(join(logDir, 'data.log')), 'logs are written to the printed folder');
+    const state = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as { services: Array<{ name: string; pid: number; port: number }> };
+    assert.deepEqual(state.services.map((s) => s.port), ports);
+    for (const s of state.services) assert.ok(alive(s.pid), `${s.name} runs`);
+
+    const again = memorize(['stack', 'up', '--dir', dir, ...portArgs]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already running/);
+
+    const status = memorize(['stack', 'status', '--dir', dir, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const statuses = JSON.parse(status.stdout) as Array<{ name: string; health: string }>;
+    assert.deepEqual(statuses.map((s) => [s.name, s.health]), [
+      ['data', 'SERVING'],
+      ['model-host', 'SERVING'],
+      ['trainer', 'SERVING'],
+      ['evaluator', 'SERVING'],
+    ]);
+
+    const down = memorize(['stack', 'down', '--dir', dir, '--json']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual((JSON.parse(down.stdout) as Array<{ how: string }>).map((r) => r.how), ['stopped', 'stopped', 'stopped', 'stopped']);
+    for (const s of state.services) assert.equal(alive(s.pid), false, `${s.name} is gone`);
+    assert.equal(memorize(['stack', 'status', '--dir', dir]).stdout.trim(), 'no stack');
+  } finally {
+    memorize(['stack', 'down', '--dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad arguments are clear errors with exit code 2', () => {
+  const unknown = memorize(['serve', 'nope']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown service "nope"/);
+  const badPort = memorize(['serve', 'data', '--port', '99999']);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /--port must be an integer/);
+  const badStackPort = memorize(['stack', 'up', '--dir', tmpdir(), '--data-port', 'x']);
+  assert.notEqual(badStackPort.code, 0);
+  assert.match(badStackPort.stderr, /port must be an integer/);
+});

@@ -1,0 +1,72 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { data, evaluator, modelHost, serviceNames, trainer } from '@memorize/contracts';
+import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
+import type { ServiceError } from '@grpc/grpc-js';
+import { pythonReflect, startServiceProcess, type ServiceProcess } from './processes.js';
+
+const expected = [
+  { name: 'data', service: serviceNames.data, methods: Object.keys(data.DataServiceService).length },
+  { name: 'model-host', service: serviceNames.modelHost, methods: Object.keys(modelHost.ModelHostService).length },
+  { name: 'trainer', service: serviceNames.trainer, methods: Object.keys(trainer.TrainerService).length },
+  { name: 'evaluator', service: serviceNames.evaluator, methods: Object.keys(evaluator.EvaluatorService).length },
+];
+
+const processes: ServiceProcess[] = [];
+
+before(async () => {
+  processes.push(...(await Promise.all(expected.map((e) => startServiceProcess(e.name)))));
+});
+
+after(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+});
+
+test('four separate processes, each healthy over real gRPC', async () => {
+  const pids = new Set(processes.map((p) => p.child.pid));
+  assert.equal(pids.size, 4);
+  for (const [i, p] of processes.entries()) {
+    assert.equal(await checkHealth(p.address, '', 5_000), 'SERVING');
+    assert.equal(await checkHealth(p.address, expected[i].service, 5_000), 'SERVING');
+  }
+});
+
+test('an independent client (python grpcio) lists and describes every service through reflection only', () => {
+  for (const [i, p] of processes.entries()) {
+    const reflected = pythonReflect(p.address);
+    assert.ok(reflected.services.includes(expected[i].service), `${p.name} lists ${expected[i].service}`);
+    const methods = reflected.methods[expected[i].service];
+    assert.equal(methods.length, expected[i].methods, `${p.name} describes all its methods`);
+    for (const m of methods) assert.match(m.input, /^memorize\.v1\./);
+    assert.equal(reflected.health[''], 'SERVING');
+    assert.equal(reflected.health[expected[i].service], 'SERVING');
+  }
+  const modelHostMethods = pythonReflect(processes[1].address).methods[serviceNames.modelHost];
+  assert.equal(modelHostMethods.find((m) => m.name === 'Generate')?.server_streaming, true);
+  assert.equal(modelHostMethods.find((m) => m.name === 'Score')?.server_streaming, false);
+});
+
+test('a call built from reflected descriptors reaches the service (trainer GetRun)', () => {
+  const reflected = pythonReflect(processes[2].address, { method: `${serviceNames.trainer}/GetRun`, body: { run_id: 'no-such-run' } });
+  assert.ok(reflected.call, 'the call was made');
+  assert.ok(['NOT_FOUND', 'UNIMPLEMENTED'].includes(reflected.call.code), `code ${reflected.call.code}`);
+});
+
+test('requests with a deadline that passes get DEADLINE_EXCEEDED or an answer, never hang', async () => {
+  const client = connect(trainer.TrainerClient, processes[2].address);
+  try {
+    await assert.rejects(
+      callUnary(client, client.getRun, { runId: 'no-such-run' }, 5_000),
+      (e: ServiceError) => e.code === status.NOT_FOUND || e.code === status.UNIMPLEMENTED,
+    );
+  } finally {
+    client.close();
+  }
+});
+
+test('SIGTERM drains and exits 0', async () => {
+  const extra = await startServiceProcess('evaluator');
+  const code = await extra.stop();
+  assert.equal(code, 0);
+  assert.ok(extra.logs.some((l) => l.includes('"msg":"stopped"')));
+});

@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const cliEntry = fileURLToPath(new URL('../../cli/bin/memorize.mjs', import.meta.url));
+
+/** A service running as its own process, started through `memorize serve`. */
+export interface ServiceProcess {
+  name: string;
+  address: string;
+  child: ChildProcess;
+  logs: string[];
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `memorize serve <name> --port 0` and waits for its "listening" log line (JSON on stderr). */
+export function startServiceProcess(name: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', '0'], {
+    cwd: repoRoot,
+    env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${logs.join('\n')}`));
+    }, timeoutMs);
+    let buffered = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; address?: string };
+          if (entry.msg === 'listening' && entry.address) {
+            clearTimeout(timer);
+            resolve({
+              name,
+              address: entry.address,
+              child,
+              logs,
+              stop: async () => {
+                if (child.exitCode === null) child.kill('SIGTERM');
+                return exited;
+              },
+            });
+          }
+        } catch {
+          // not a JSON line (e.g. a warning from node itself)
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before listening:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+/** A port that was free a moment ago (for tests that need a fixed port up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+/** Runs the independent Python gRPC client (Debian python3-grpcio) against a server, reflection only. */
+export function pythonReflect(address: string, call?: { method: string; body: object }): {
+  services: string[];
+  methods: Record<string, Array<{ name: string; input: string; output: string; server_streaming: boolean }>>;
+  health: Record<string, string>;
+  call?: { code: string; details?: string; response?: unknown; responses?: unknown[] };
+} {
+  const args = [fileURLToPath(new URL('./grpc_reflection_client.py', import.meta.url)), address];
+  if (call) args.push(call.method, JSON.stringify(call.body));
+  const result = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`python client failed (${result.status}): ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
