@@ -14,6 +14,12 @@ function parsePort(value: string): number {
   return n;
 }
 
+function number(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new MemorizeError(`${flag} must be a number, got "${value}"`, flag);
+  return n;
+}
+
 const program = new Command('memorize')
   .description('Memorize documents into a memory module of a frozen LM, then verify FEVER claims')
   .showHelpAfterError()
@@ -73,6 +79,32 @@ stack
     if (options.json) out.write(JSON.stringify(results, null, 2) + '\n');
     else if (results.length === 0) out.write('no stack\n');
     else for (const r of results) out.write(`${r.name.padEnd(10)} pid ${String(r.pid).padEnd(8)} ${r.how}\n`);
+  });
+
+program
+  .command('generate')
+  .description('print a prompt and its continuation, as llama2.c run prints it')
+  .requiredOption('--model <path>', 'HF folder or llama2.c .bin')
+  .option('--tokenizer <path>', 'tokenizer.bin / tokenizer.json (default: beside the model)')
+  .requiredOption('--prompt <text>', 'prompt text')
+  .option('--max-new-tokens <n>', 'tokens to generate', '256')
+  .option('--temperature <t>', '0 = greedy', '1')
+  .option('--top-p <p>', 'nucleus sampling mass', '0.9')
+  .option('--seed <s>', 'sampling seed (default: the clock)')
+  .action(async (o: { model: string; tokenizer?: string; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed?: string }) => {
+    const { runGenerate } = await import('./commands/generate.js');
+    await runGenerate(
+      {
+        model: o.model,
+        tokenizer: o.tokenizer,
+        prompt: o.prompt,
+        maxNewTokens: number(o.maxNewTokens, '--max-new-tokens'),
+        temperature: number(o.temperature, '--temperature'),
+        topP: number(o.topP, '--top-p'),
+        seed: o.seed === undefined ? undefined : number(o.seed, '--seed'),
+      },
+      out,
+    );
   });
 
 try {
