@@ -376,7 +376,8 @@ export function fillMissingLabels(pages: CorpusPage[], seed: number): void {
     const present = new Set(page.pool.map((c) => c.label));
     for (const label of LABELS) {
       if (present.has(label)) continue;
-      const candidates = global.get(label)!.filter((c) => c.page !== page.id);
+      // The page has no pool claim with this label, so every global candidate is another page's.
+      const candidates = global.get(label)!;
       if (candidates.length === 0) continue;
       page.fill.push(candidates[randomIndex(derivedRandom(seed, 'fill', page.id, label), candidates.length)]!);
     }
