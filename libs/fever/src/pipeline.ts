@@ -188,7 +188,8 @@ export async function buildCorpus(sources: CorpusSources, options: CorpusOptions
     neiPage = (claim) => sidecar.get(claim.id);
   } else if (resolved.neiRule === 'title-prefix') {
     const ids: string[] = [];
-    for await (const id of readPageIds(sources.pages, read)) ids.push(id);
+    // Malformed page lines are counted by the page pass below; a separate log keeps them from counting twice.
+    for await (const id of readPageIds(sources.pages, { mode: resolved.mode, issues: new IssueLog() })) ids.push(id);
     const index = new TitlePrefixIndex(ids);
     neiPage = (claim) => index.assign(claim.claim);
   }

@@ -187,11 +187,13 @@ test('claims whose page is absent are counted and reported; lenient mode counts 
       { id: 'Alpha', text: 'Alpha is a letter . ', lines: '0\tAlpha is a letter .' },
       { id: 'Beta', text: 'Beta is a letter . ', lines: '0\tBeta is a letter .' },
       { id: 'Empty', text: '', lines: '' },
+      '{"text": "no id"}',
     ]);
-    await assert.rejects(buildCorpus({ claims, pages }), /claims\.jsonl:4/);
+    // strict: the first malformed line met (the title-prefix rule scans page ids first) fails the build
+    await assert.rejects(buildCorpus({ claims, pages }), /wiki-pages\.jsonl:4: field .id./);
     const corpus = await buildCorpus({ claims, pages }, { mode: 'lenient' });
-    assert.equal(corpus.stats.malformed.count, 1);
-    assert.equal(corpus.stats.malformed.first[0]!.location, `${claims}:4`);
+    assert.equal(corpus.stats.malformed.count, 2);
+    assert.deepEqual(corpus.stats.malformed.first.map((i) => i.location).sort(), [`${claims}:4`, `${pages}:4`].sort());
     assert.deepEqual(corpus.stats.missingPage, { count: 1, first: [{ claim: 3, page: 'Missing_Page' }] });
     assert.deepEqual(corpus.stats.unattributed, { count: 1, first: [6] });
     assert.equal(corpus.stats.dropped.emptyText, 1);
