@@ -1,2 +1,3 @@
 export { main } from './main.js';
-export { modelHostService, modelHostServiceHandlers } from './service.js';
+export { modelHostService, modelHostHandlers, type MemoryResolver, type MemoryBinding } from './service.js';
+export { ModelRegistry, checkIds, type HeldModel } from './models.js';

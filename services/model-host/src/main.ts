@@ -1,7 +1,11 @@
 import { runServiceMain, type ConfigOverrides, type RunningService } from '@memorize/service-kit';
+import { initBackend } from '@memorize/tensor';
 import { modelHostService } from './service.js';
 
 /** Starts the model-host service process (see `memorize serve model-host`). */
 export function main(overrides: ConfigOverrides = {}): Promise<RunningService> {
-  return runServiceMain('model-host', overrides, ({ logger }) => [modelHostService(logger)]);
+  return runServiceMain('model-host', overrides, async ({ logger }) => {
+    const backend = await initBackend({ logger: (line) => logger.info(line) });
+    return [modelHostService(logger, backend)];
+  });
 }
