@@ -53,7 +53,7 @@ export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.Writ
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) {
     throw new InvalidArgumentError('--max-new-tokens must be a non-negative integer', 'maxNewTokens');
   }
-  const backend = await initBackend({ logger: log });
+  const backend = await initBackend({ logger: log, gradients: false });
   const t0 = performance.now();
   const model = loadModel(opts.model);
   const tokenizer = await loadTokenizer(tokenizerPath(opts), { vocabSize: model.config.vocabSize });

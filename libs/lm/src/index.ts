@@ -9,3 +9,4 @@ export * from './sampling.js';
 export * from './generate.js';
 export * from './scoring.js';
 export * from './tokenizers/index.js';
+export * from './init.js';

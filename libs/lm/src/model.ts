@@ -201,7 +201,8 @@ export class TransformerModel {
       throw new InvalidArgumentError(`cache holds ${cache.batchSize} rows, got ${b}`, 'cache');
     }
     const pastMask: TokenRows = cache && cache.length > 0 ? cache.mask : tokens.map(() => []);
-    const pastTokens: TokenRows = cache && cache.length > 0 ? cache.tokens : tokens.map(() => []);
+    // Copies: the cache's rows grow after this call, while hooks may keep their context.
+    const pastTokens: TokenRows = cache && cache.length > 0 ? cache.tokens.map((r) => [...r]) : tokens.map(() => []);
     const pastLen = pastMask[0]?.length ?? 0;
     if (pastLen + t > this.config.maxSeqLen) {
       throw new InvalidArgumentError(`sequence of ${pastLen + t} tokens exceeds the model's ${this.config.maxSeqLen}`, 'tokens');

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from './errors.js';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
+import { enableGradients } from './gradients.js';
 
 export { tf };
 
@@ -34,6 +35,11 @@ export interface InitBackendOptions {
   prefer?: BackendName;
   /** Receives one human-readable line per decision. Defaults to stderr. */
   logger?: (line: string) => void;
+  /**
+   * Register tfjs gradient functions (default true; about a second at first call). Inference-only callers
+   * may pass false; enableGradients() can still be called later.
+   */
+  gradients?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -124,7 +130,13 @@ async function choose(prefer: BackendName | undefined, log: (line: string) => vo
  * Starts (once per process) the best available backend. Calls after the first return the same choice,
  * unless a different `prefer` is passed, which switches backends.
  */
-export function initBackend(options: InitBackendOptions = {}): Promise<BackendChoice> {
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendChoice> {
+  const choice = await startBackend(options);
+  if (options.gradients !== false) await enableGradients();
+  return choice;
+}
+
+function startBackend(options: InitBackendOptions): Promise<BackendChoice> {
   const prefer = options.prefer ?? parseBackendName(process.env.MEMORIZE_BACKEND);
   const key = prefer ?? 'auto';
   if (current && (currentKey === key || (key === 'auto' && currentKey !== undefined))) return current;
