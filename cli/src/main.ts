@@ -107,6 +107,64 @@ program
     );
   });
 
+function integer(value: string, flag: string): number {
+  const n = number(value, flag);
+  if (!Number.isInteger(n)) throw new MemorizeError(`${flag} must be an integer, got "${value}"`, flag);
+  return n;
+}
+
+const corpusOptions = (cmd: Command): Command =>
+  cmd
+    .requiredOption('--claims <file>', 'FEVER claims JSONL')
+    .requiredOption('--pages <file>', 'FEVER wiki-pages JSONL')
+    .option('--assignment <file>', 'page assignment sidecar JSONL (NOT ENOUGH INFO claims)')
+    .option('--top <n>', 'keep the N pages with most claims (default: all)')
+    .option('--seed <s>', 'split seed', '0')
+    .option('--pool-per-page <n>', 'few-shot pool claims per page (default 5)')
+    .option('--tokenizer <path>', 'tokenize and chunk the pages (tokenizer.json, tokenizer.bin or HF folder)')
+    .option('--max-length <n>', 'chunk length in tokens (default 512)')
+    .option('--strict', 'fail on the first malformed line instead of skipping it')
+    .option('--json', 'print one JSON document');
+
+type CorpusFlags = { claims: string; pages: string; assignment?: string; top?: string; seed: string; poolPerPage?: string; tokenizer?: string; maxLength?: string; strict?: boolean; json?: boolean };
+const corpusArgs = (o: CorpusFlags) => ({
+  claims: o.claims,
+  pages: o.pages,
+  assignment: o.assignment,
+  top: o.top === undefined ? undefined : integer(o.top, '--top'),
+  seed: integer(o.seed, '--seed'),
+  poolPerPage: o.poolPerPage === undefined ? undefined : integer(o.poolPerPage, '--pool-per-page'),
+  tokenizer: o.tokenizer,
+  maxLength: o.maxLength === undefined ? undefined : integer(o.maxLength, '--max-length'),
+  strict: o.strict,
+  json: o.json,
+});
+
+const dataCmd = program.command('data').description('the FEVER pipeline, run locally');
+corpusOptions(dataCmd.command('stats').description('pages, claims per label, pool/eval sizes and tokens of a corpus')).action(async (o: CorpusFlags) => {
+  const { runDataStats } = await import('./commands/data.js');
+  await runDataStats(corpusArgs(o), out);
+});
+corpusOptions(dataCmd.command('prompt').description('the exact k-shot prompt a model sees for one claim'))
+  .requiredOption('--claim-id <id>', 'FEVER claim id')
+  .option('--shots <k>', 'examples in the prompt', '1')
+  .action(async (o: CorpusFlags & { claimId: string; shots: string }) => {
+    const { runDataPrompt } = await import('./commands/data.js');
+    await runDataPrompt({ ...corpusArgs(o), claimId: integer(o.claimId, '--claim-id'), shots: integer(o.shots, '--shots') }, out);
+  });
+
+program
+  .command('synth')
+  .description('write a synthetic fact world (FEVER-format pages and claims about fictional entities, and a tokenizer)')
+  .option('--seed <s>', 'world seed', '0')
+  .requiredOption('--entities <n>', 'entities in each of the pretrain and memorize sets')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--json', 'print the written paths as JSON')
+  .action(async (o: { seed: string; entities: string; out: string; json?: boolean }) => {
+    const { runSynth } = await import('./commands/data.js');
+    await runSynth({ seed: integer(o.seed, '--seed'), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -29,7 +29,7 @@ export interface CorpusOptions {
   topN?: number;
   /** Seed of every random choice (pool split, global fill). Default 0. */
   seed?: number;
-  /** Pool claims per page (default 3, one per label when the page has it). Exclusive with poolFraction. */
+  /** Pool claims per page (default 5, one per label first, so prompts of up to 5 shots come from the page itself). Exclusive with poolFraction. */
   poolPerPage?: number;
   /** Fraction of each page's claims in the pool (floor; pages whose pool is empty are dropped). */
   poolFraction?: number;
@@ -124,6 +124,8 @@ export interface Corpus {
 }
 
 const FIRST = 5;
+/** Few-shot pool claims per page: enough for 5-shot prompts from the page itself (every page has >= 9 claims here). */
+export const DEFAULT_POOL_PER_PAGE = 5;
 
 export function zeroCounts(): LabelCounts {
   return { SUPPORTS: 0, REFUTES: 0, 'NOT ENOUGH INFO': 0 };
@@ -156,7 +158,7 @@ export function resolveOptions(options: CorpusOptions, sources?: Pick<CorpusSour
   return {
     topN: topN ?? null,
     seed,
-    poolPerPage: poolFraction === undefined ? (poolPerPage ?? 3) : null,
+    poolPerPage: poolFraction === undefined ? (poolPerPage ?? DEFAULT_POOL_PER_PAGE) : null,
     poolFraction: poolFraction ?? null,
     stratifyPool: options.stratifyPool ?? true,
     neiRule,
@@ -331,7 +333,7 @@ export function assembleCorpus(
 /** The pool size of a page with n claims under the resolved options. */
 export function poolSize(n: number, opts: Pick<ResolvedCorpusOptions, 'poolPerPage' | 'poolFraction'>): number {
   if (opts.poolFraction !== null) return Math.floor(opts.poolFraction * n);
-  return Math.min(opts.poolPerPage ?? 3, n);
+  return Math.min(opts.poolPerPage ?? DEFAULT_POOL_PER_PAGE, n);
 }
 
 /**

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
 import {
+  DEFAULT_POOL_PER_PAGE,
   assembleCorpus,
   buildCorpus,
   chunkDocuments,
@@ -33,7 +34,7 @@ test('pool/eval sizes: 3 pool claims per page by default, computed independently
   const { stats, pages } = await sharedCorpus();
   const perPage = new Map<string, number>();
   for (const page of (await loadAssignments(SHARED.assignments)).values()) perPage.set(page, (perPage.get(page) ?? 0) + 1);
-  const expectedPool = [...perPage.values()].reduce((s, n) => s + Math.min(3, n), 0);
+  const expectedPool = [...perPage.values()].reduce((s, n) => s + Math.min(DEFAULT_POOL_PER_PAGE, n), 0);
   assert.equal(stats.pool, expectedPool);
   assert.equal(stats.eval, 5157 - expectedPool);
   // per-page claim counts match the sidecar; SOURCES.md: min 9, max 39 claims per page

@@ -1,18 +1,184 @@
-import { data, protoFiles, serviceNames } from '@memorize/contracts';
+import { data, protoFiles, serviceNames, common } from '@memorize/contracts';
+import { buildPrompt, derivedRandom, selectExamples, shingleHashes, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { CorpusStore, type HeldCorpus } from './corpora.js';
 
 export type Definition = typeof data.DataServiceService;
 
-/** The memorize.v1.DataService handlers: thin translations from requests to library calls. */
-export function dataServiceHandlers(_logger: Logger): Implementation<Definition> {
-  return {};
+const labelToProto: Record<Label, common.Label> = {
+  SUPPORTS: common.Label.LABEL_SUPPORTS,
+  REFUTES: common.Label.LABEL_REFUTES,
+  'NOT ENOUGH INFO': common.Label.LABEL_NOT_ENOUGH_INFO,
+};
+
+function corpusMessage(held: HeldCorpus): data.Corpus {
+  const s = held.corpus.stats;
+  return {
+    corpusId: held.id,
+    options: held.request,
+    stats: {
+      pages: s.pages,
+      supports: s.claims.SUPPORTS,
+      refutes: s.claims.REFUTES,
+      notEnoughInfo: s.claims['NOT ENOUGH INFO'],
+      pool: s.pool,
+      eval: s.eval,
+      tokens: s.tokens ?? 0,
+      chunks: s.chunks ?? 0,
+      skippedLines: s.malformed.count,
+      claimsWithoutPage: s.missingPage.count,
+    },
+  };
+}
+
+function claimMessage(c: CorpusClaim, documentIndex: number, split: data.ClaimSplit): data.Claim {
+  return { id: c.id, text: c.claim, label: labelToProto[c.label], documentIndex, split };
+}
+
+function shotsOf(shots: number, shotsSet: boolean): number {
+  const k = shotsSet || shots !== 0 ? shots : 1;
+  if (!Number.isInteger(k) || k < 0 || k > 64) throw new InvalidArgumentError('shots must be in 0..64', 'shots');
+  return k;
+}
+
+function evaluationItem(held: HeldCorpus, page: CorpusPage, claim: CorpusClaim, split: data.ClaimSplit, shots: number, tokenize: boolean): data.EvaluationItem {
+  const examples = selectExamples(page, shots, { seed: held.corpus.options.seed, claimId: claim.id }).filter((e) => e.id !== claim.id);
+  const prompt = buildPrompt(examples, claim.claim);
+  if (tokenize && !held.tokenizer) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path', 'tokenize');
+  return {
+    claim: claimMessage(claim, page.rank, split),
+    prompt,
+    promptIds: tokenize ? held.tokenizer!.encode(prompt, { bos: true }) : [],
+    exampleIds: examples.map((e) => e.id),
+  };
+}
+
+function* claimsOf(held: HeldCorpus, split: data.ClaimSplit): Generator<[CorpusPage, CorpusClaim, data.ClaimSplit]> {
+  for (const page of held.corpus.pages) {
+    if (split !== data.ClaimSplit.CLAIM_SPLIT_EVAL) for (const c of page.pool) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_POOL];
+    if (split !== data.ClaimSplit.CLAIM_SPLIT_POOL) for (const c of page.eval) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_EVAL];
+  }
+}
+
+/** DataService handlers: translate requests and call libs/fever. */
+export function dataServiceHandlers(store: CorpusStore, logger: Logger): Implementation<Definition> {
+  return {
+    async loadCorpus(request) {
+      const { held, cached } = await store.load(request);
+      if (!cached) logger.info({ corpusId: held.id, stats: corpusMessage(held).stats, seconds: held.buildSeconds }, 'corpus built');
+      return { corpus: corpusMessage(held), cached, buildSeconds: cached ? 0 : held.buildSeconds };
+    },
+    async listCorpora() {
+      return { corpora: store.list().map(corpusMessage) };
+    },
+    async getCorpus(request) {
+      return { corpus: corpusMessage(store.get(request.corpusId)) };
+    },
+    async listDocuments(request) {
+      const held = store.get(request.corpusId);
+      const size = request.pageSize === 0 ? 100 : request.pageSize;
+      if (size < 1 || size > 1000) throw new InvalidArgumentError('page_size must be in 1..1000', 'page_size');
+      const start = request.pageToken ? Number(request.pageToken) : 0;
+      if (!Number.isInteger(start) || start < 0) throw new InvalidArgumentError('page_token is not one this service issued', 'page_token');
+      const pages = held.corpus.pages.slice(start, start + size);
+      const next = start + size < held.corpus.pages.length ? String(start + size) : '';
+      return {
+        documents: pages.map((p) => ({
+          index: p.rank,
+          pageId: p.id,
+          title: p.title,
+          claims: p.pool.length + p.eval.length,
+          tokens: held.corpus.documents?.[p.rank]?.tokens.length ?? 0,
+        })),
+        nextPageToken: next,
+      };
+    },
+    async getDocument(request) {
+      const held = store.get(request.corpusId);
+      const page = request.pageId ? held.corpus.pages.find((p) => p.id === request.pageId) : held.corpus.pages[request.index];
+      if (!page) throw new NotFoundError(request.pageId ? `no page "${request.pageId}" in the corpus` : `no document ${request.index}`, request.pageId ? 'page_id' : 'index');
+      return {
+        document: {
+          index: page.rank,
+          pageId: page.id,
+          title: page.title,
+          claims: page.pool.length + page.eval.length,
+          tokens: held.corpus.documents?.[page.rank]?.tokens.length ?? 0,
+        },
+        text: page.text,
+        sentences: page.sentences.map((s) => ({ id: s.id, text: s.text })),
+      };
+    },
+    async streamClaims(request, send) {
+      const held = store.get(request.corpusId);
+      for (const [page, claim, split] of claimsOf(held, request.split)) await send({ claim: claimMessage(claim, page.rank, split) });
+    },
+    async streamEvaluationItems(request, send, ctx) {
+      const held = store.get(request.corpusId);
+      const shots = shotsOf(request.shots, request.shotsSet);
+      const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_EVAL : request.split;
+      if (request.limit < 0) throw new InvalidArgumentError('limit must be >= 0', 'limit');
+      let sent = 0;
+      for (const [page, claim, claimSplit] of claimsOf(held, split)) {
+        if (request.limit && sent >= request.limit) break;
+        if (ctx.signal.aborted) return;
+        await send({ item: evaluationItem(held, page, claim, claimSplit, shots, request.tokenize) });
+        sent++;
+      }
+    },
+    async getPrompt(request) {
+      const held = store.get(request.corpusId);
+      for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED)) {
+        if (claim.id === request.claimId) return { item: evaluationItem(held, page, claim, split, shotsOf(request.shots, request.shotsSet), false) };
+      }
+      throw new NotFoundError(`claim ${request.claimId} is not in corpus ${held.id}`, 'claim_id');
+    },
+    async streamTrainingBatches(request, send, ctx) {
+      const held = store.get(request.corpusId);
+      const chunks = held.corpus.chunks;
+      if (!chunks) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so it has no training rows', 'corpus_id');
+      const batchSize = request.batchSize || 4;
+      const epochs = request.epochs || 1;
+      if (batchSize < 1 || batchSize > 4096) throw new InvalidArgumentError('batch_size must be in 1..4096', 'batch_size');
+      if (epochs < 1 || epochs > 100_000) throw new InvalidArgumentError('epochs must be in 1..100000', 'epochs');
+      const perEpoch = Math.ceil(chunks.length / batchSize);
+      const totalSteps = perEpoch * epochs;
+      if (request.startStep < 0 || request.startStep > totalSteps) throw new InvalidArgumentError(`start_step must be in 0..${totalSteps}`, 'start_step');
+      for (let epoch = Math.floor(request.startStep / perEpoch); epoch < epochs; epoch++) {
+        const order = shuffled(chunks, derivedRandom(request.seed, 'batches', epoch));
+        for (let b = 0; b < perEpoch; b++) {
+          const step = epoch * perEpoch + b;
+          if (step < request.startStep) continue;
+          if (ctx.signal.aborted) return;
+          const rows = order.slice(b * batchSize, (b + 1) * batchSize).map((c) => ({ ids: c.tokens, documentIndex: c.docIndex }));
+          await send({ epoch, step, totalSteps, rows });
+        }
+      }
+    },
+    async getShingleSets(request) {
+      const held = store.get(request.corpusId);
+      const documents = held.corpus.documents;
+      if (!documents) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path', 'corpus_id');
+      const k = request.k || 2;
+      if (k < 1 || k > 16) throw new InvalidArgumentError('k must be in 1..16', 'k');
+      const indices = request.documentIndices.length ? request.documentIndices : documents.map((_, i) => i);
+      return {
+        sets: indices.map((i) => {
+          const doc = documents[i];
+          if (!doc) throw new NotFoundError(`no document ${i}`, 'document_indices');
+          return { documentIndex: i, shingles: [...shingleHashes(doc.tokens, k)] };
+        }),
+      };
+    },
+  };
 }
 
 export function dataService(logger: Logger): HostedService<Definition> {
   return {
     serviceName: serviceNames.data,
     definition: data.DataServiceService,
-    implementation: dataServiceHandlers(logger),
+    implementation: dataServiceHandlers(new CorpusStore(), logger),
     protoFile: protoFiles.data,
   };
 }

@@ -1,0 +1,92 @@
+/**
+ * `memorize data stats|prompt` and `memorize synth`: the FEVER pipeline run locally (no service), for
+ * researchers checking what a corpus holds and the exact prompt a model sees.
+ */
+import { resolve } from 'node:path';
+import { buildCorpus, generateWorld, selectExamples, buildPrompt, writeWorld, type Corpus } from '@memorize/fever';
+import { loadTokenizer } from '@memorize/lm';
+import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+
+export interface CorpusCommandOptions {
+  claims: string;
+  pages: string;
+  assignment?: string;
+  top?: number;
+  seed?: number;
+  poolPerPage?: number;
+  tokenizer?: string;
+  maxLength?: number;
+  strict?: boolean;
+}
+
+async function corpusFrom(o: CorpusCommandOptions): Promise<Corpus> {
+  const tokenizer = o.tokenizer ? await loadTokenizer(resolve(o.tokenizer)) : undefined;
+  return buildCorpus(
+    { claims: resolve(o.claims), pages: resolve(o.pages), assignments: o.assignment ? resolve(o.assignment) : undefined },
+    { topN: o.top, seed: o.seed ?? 0, poolPerPage: o.poolPerPage, tokenizer, tokenizerId: o.tokenizer, maxLength: o.maxLength, mode: o.strict ? 'strict' : 'lenient' },
+  );
+}
+
+/** The figures `data stats` reports. */
+export interface CorpusStatsSummary {
+  pages: number;
+  claims: { SUPPORTS: number; REFUTES: number; 'NOT ENOUGH INFO': number };
+  pool: number;
+  eval: number;
+  tokens?: number;
+  chunks?: number;
+  filled: number;
+  skipped_lines: number;
+  claims_without_page: number;
+  corpus_hash: string;
+}
+
+export async function runDataStats(o: CorpusCommandOptions & { json?: boolean }, out: NodeJS.WritableStream): Promise<CorpusStatsSummary> {
+  const t0 = performance.now();
+  const corpus = await corpusFrom(o);
+  const s = corpus.stats;
+  const summary: CorpusStatsSummary = {
+    pages: s.pages,
+    claims: { SUPPORTS: s.claims.SUPPORTS, REFUTES: s.claims.REFUTES, 'NOT ENOUGH INFO': s.claims['NOT ENOUGH INFO'] },
+    pool: s.pool,
+    eval: s.eval,
+    ...(s.tokens !== undefined ? { tokens: s.tokens, chunks: s.chunks } : {}),
+    filled: s.filled,
+    skipped_lines: s.malformed.count,
+    claims_without_page: s.missingPage.count,
+    corpus_hash: corpus.hash,
+  };
+  process.stderr.write(`built corpus in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  if (s.malformed.count > 0) for (const m of s.malformed.first) process.stderr.write(`skipped ${m.location}: ${m.message}\n`);
+  if (o.json) out.write(JSON.stringify(summary) + '\n');
+  else {
+    const total = summary.claims.SUPPORTS + summary.claims.REFUTES + summary.claims['NOT ENOUGH INFO'];
+    out.write(`pages   ${summary.pages}\nclaims  ${total} (SUPPORTS ${summary.claims.SUPPORTS}, REFUTES ${summary.claims.REFUTES}, NOT ENOUGH INFO ${summary.claims['NOT ENOUGH INFO']})\n`);
+    out.write(`pool    ${summary.pool} (${summary.filled} filled from other pages)\neval    ${summary.eval}\n`);
+    if (summary.tokens !== undefined) out.write(`tokens  ${summary.tokens} in ${summary.chunks} chunks\n`);
+  }
+  return summary;
+}
+
+export async function runDataPrompt(o: CorpusCommandOptions & { claimId: number; shots: number; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
+  if (!Number.isInteger(o.shots) || o.shots < 0) throw new InvalidArgumentError('--shots must be a non-negative integer', '--shots');
+  const corpus = await corpusFrom(o);
+  for (const page of corpus.pages) {
+    const claim = [...page.eval, ...page.pool].find((c) => c.id === o.claimId);
+    if (!claim) continue;
+    const examples = selectExamples(page, o.shots, { seed: corpus.options.seed, claimId: claim.id }).filter((e) => e.id !== claim.id);
+    const prompt = buildPrompt(examples, claim.claim);
+    if (o.json) out.write(JSON.stringify({ claim_id: claim.id, page: page.id, label: claim.label, example_ids: examples.map((e) => e.id), prompt }) + '\n');
+    else out.write(prompt + '\n');
+    return;
+  }
+  throw new NotFoundError(`claim ${o.claimId} is not in the selected corpus (not in the claims file, or its page is not among the top pages)`, '--claim-id');
+}
+
+export async function runSynth(o: { seed: number; entities: number; out: string; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
+  if (!Number.isInteger(o.entities) || o.entities < 1) throw new InvalidArgumentError('--entities must be a positive integer', '--entities');
+  const world = generateWorld({ seed: o.seed, entities: o.entities });
+  const paths = await writeWorld(resolve(o.out), world);
+  if (o.json) out.write(JSON.stringify(paths) + '\n');
+  else out.write(`${resolve(o.out)}\n`);
+}

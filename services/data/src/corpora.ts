@@ -1,0 +1,78 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memorize/fever';
+import { loadTokenizer, type Tokenizer } from '@memorize/lm';
+import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import type { data } from '@memorize/contracts';
+
+/** A corpus held by the data service: the library's corpus plus what it was built from. */
+export interface HeldCorpus {
+  id: string;
+  request: data.LoadCorpusRequest;
+  corpus: Corpus;
+  tokenizer?: Tokenizer;
+  buildSeconds: number;
+}
+
+function requireFile(path: string, field: string): string {
+  if (!path) throw new InvalidArgumentError(`${field} is required`, field);
+  const full = resolve(path);
+  if (!existsSync(full)) throw new NotFoundError(`${field}: no such file ${path}`, field);
+  return full;
+}
+
+/** The file that identifies a tokenizer (a folder's tokenizer.json), for the content hash. */
+function tokenizerFile(path: string): string {
+  const full = requireFile(path, 'tokenizer_path');
+  return statSync(full).isDirectory() ? join(full, 'tokenizer.json') : full;
+}
+
+/** Corpora by content hash: the same files and options always give the same id, built once. */
+export class CorpusStore {
+  private readonly corpora = new Map<string, HeldCorpus>();
+  private readonly building = new Map<string, Promise<HeldCorpus>>();
+
+  async load(request: data.LoadCorpusRequest): Promise<{ held: HeldCorpus; cached: boolean }> {
+    const claims = requireFile(request.claimsPath, 'claims_path');
+    const pages = requireFile(request.pagesPath, 'pages_path');
+    const assignments = request.assignmentPath ? requireFile(request.assignmentPath, 'assignment_path') : undefined;
+    if (request.topN < 0) throw new InvalidArgumentError('top_n must be >= 1 (0 = every page with claims)', 'top_n');
+    if (request.poolPerPage < 0) throw new InvalidArgumentError('pool_per_page must be >= 1 (0 = default 5)', 'pool_per_page');
+    if (request.maxLength < 0 || request.maxLength === 1) throw new InvalidArgumentError('max_length must be >= 2 (0 = default 512)', 'max_length');
+    const options: CorpusOptions = {
+      topN: request.topN || undefined,
+      seed: request.seed,
+      poolPerPage: request.poolPerPage || undefined,
+      mode: request.strict ? 'strict' : 'lenient',
+      maxLength: request.maxLength || 512,
+    };
+    const tokenizerPath = request.tokenizerPath ? tokenizerFile(request.tokenizerPath) : undefined;
+    const id = (await contentHash({ claims, pages, assignments, tokenizer: tokenizerPath }, options)).slice(0, 16);
+    const held = this.corpora.get(id);
+    if (held) return { held, cached: true };
+    let pending = this.building.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const t0 = performance.now();
+        const tokenizer = request.tokenizerPath ? await loadTokenizer(resolve(request.tokenizerPath)) : undefined;
+        const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer, tokenizerId: tokenizerPath });
+        const built: HeldCorpus = { id, request, corpus, tokenizer, buildSeconds: (performance.now() - t0) / 1000 };
+        this.corpora.set(id, built);
+        return built;
+      })().finally(() => this.building.delete(id));
+      this.building.set(id, pending);
+    }
+    return { held: await pending, cached: false };
+  }
+
+  get(id: string): HeldCorpus {
+    if (!id) throw new InvalidArgumentError('corpus_id is required', 'corpus_id');
+    const held = this.corpora.get(id);
+    if (!held) throw new NotFoundError(`no corpus "${id}" (LoadCorpus first)`, 'corpus_id');
+    return held;
+  }
+
+  list(): HeldCorpus[] {
+    return [...this.corpora.values()];
+  }
+}

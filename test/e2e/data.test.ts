@@ -1,0 +1,119 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import type { ServiceError } from '@grpc/grpc-js';
+import { common, data } from '@memorize/contracts';
+import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
+import { startServiceProcess, type ServiceProcess } from './processes.js';
+
+const fever = fileURLToPath(new URL('../../../shared/data/fever/', import.meta.url));
+const tokenizer = fileURLToPath(new URL('../../../shared/models/stories260K/tok512.bin', import.meta.url));
+const request = data.LoadCorpusRequest.fromPartial({
+  claimsPath: `${fever}paper_test.jsonl`,
+  pagesPath: `${fever}wiki-pages.jsonl`,
+  assignmentPath: `${fever}page_assignment.jsonl`,
+  topN: 300,
+  tokenizerPath: tokenizer,
+});
+
+let service: ServiceProcess;
+let client: InstanceType<typeof data.DataServiceClient>;
+let corpus: data.Corpus;
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const m of stream) out.push(m);
+  return out;
+}
+
+before(async () => {
+  service = await startServiceProcess('data');
+  client = connect(data.DataServiceClient, service.address);
+  const loaded = await callUnary(client, client.loadCorpus, request, 60_000);
+  assert.equal(loaded.cached, false);
+  corpus = loaded.corpus!;
+});
+
+after(async () => {
+  client?.close();
+  assert.equal(await service.stop(), 0);
+});
+
+test('LoadCorpus on the shared FEVER slice gives the SOURCES.md counts; the second load is a cache hit', async () => {
+  const s = corpus.stats!;
+  assert.equal(s.pages, 300);
+  assert.deepEqual([s.supports, s.refutes, s.notEnoughInfo], [1629, 1796, 1732]);
+  assert.equal(s.pool + s.eval, 5157);
+  assert.ok(s.tokens > 100_000 && s.chunks > 300, `tokens ${s.tokens}, chunks ${s.chunks}`);
+  const t0 = Date.now();
+  const again = await callUnary(client, client.loadCorpus, request, 10_000);
+  assert.equal(again.cached, true);
+  assert.equal(again.corpus!.corpusId, corpus.corpusId);
+  assert.ok(Date.now() - t0 < 2_000);
+  assert.deepEqual((await callUnary(client, client.listCorpora, {}, 5_000)).corpora.map((c) => c.corpusId), [corpus.corpusId]);
+});
+
+test('documents are listed page by page and fetched by index or page id', async () => {
+  const first = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: '' }, 5_000);
+  const second = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: first.nextPageToken }, 5_000);
+  assert.equal(first.documents.length + second.documents.length, 300);
+  assert.equal(second.nextPageToken, '');
+  assert.deepEqual([...first.documents, ...second.documents].map((d) => d.index), Array.from({ length: 300 }, (_, i) => i));
+  const doc = await callUnary(client, client.getDocument, { corpusId: corpus.corpusId, index: 0, pageId: first.documents[3].pageId }, 5_000);
+  assert.equal(doc.document!.index, 3);
+  assert.ok(doc.text.length > 0 && doc.sentences.length > 0);
+  assert.doesNotMatch(doc.text, /-LRB-|-RRB-/);
+});
+
+test('evaluation items carry the reference prompt, gold label, page and example ids', async () => {
+  const items = (await collect(callStream(client, client.streamEvaluationItems, { corpusId: corpus.corpusId, shots: 1, shotsSet: true, split: 0, limit: 20, tokenize: true }, 30_000))).map((m) => m.item!);
+  assert.equal(items.length, 20);
+  for (const item of items) {
+    assert.match(item.prompt, /^Determine the factuality of the following claims\nAnswer candidates: \(a\) supports, \(b\) refutes, \(c\) not enough info\nClaim: .+\nA: \([abc]\)\nClaim: .+\nA:$/);
+    assert.ok(item.prompt.endsWith(`Claim: ${item.claim!.text}\nA:`));
+    assert.equal(item.exampleIds.length, 1);
+    assert.notEqual(item.claim!.label, common.Label.LABEL_UNSPECIFIED);
+    assert.equal(item.claim!.split, data.ClaimSplit.CLAIM_SPLIT_EVAL);
+    assert.equal(item.promptIds[0], 1);
+  }
+  for (const shots of [0, 1, 2, 3, 4, 5]) {
+    const p = await callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: items[0].claim!.id, shots, shotsSet: true }, 5_000);
+    assert.equal(p.item!.exampleIds.length, shots);
+    assert.equal(p.item!.prompt.split('\nClaim: ').length - 1, shots + 1);
+  }
+});
+
+test('training batches cover every chunk once per epoch, seeded, and resume at a step', async () => {
+  const batches = await collect(callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: 0, padId: 0 }, 60_000));
+  const perEpoch = Math.ceil(corpus.stats!.chunks / 4);
+  assert.equal(batches.length, 2 * perEpoch);
+  assert.equal(batches[0].totalSteps, 2 * perEpoch);
+  const epoch0 = batches.filter((b) => b.epoch === 0).flatMap((b) => b.rows);
+  assert.equal(epoch0.length, corpus.stats!.chunks);
+  for (const row of epoch0) assert.ok(row.documentIndex >= 0 && row.documentIndex < 300 && row.ids.length >= 2 && row.ids.length <= 512);
+  assert.notDeepEqual(batches[0].rows.map((r) => r.ids.slice(0, 4)), batches[perEpoch].rows.map((r) => r.ids.slice(0, 4)), 'epochs are shuffled differently');
+  const resumed = await collect(callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: perEpoch + 3, padId: 0 }, 60_000));
+  assert.equal(resumed[0].step, perEpoch + 3);
+  assert.deepEqual(resumed[0].rows, batches[perEpoch + 3].rows);
+});
+
+test('shingle sets are sorted distinct hashes', async () => {
+  const sets = await callUnary(client, client.getShingleSets, { corpusId: corpus.corpusId, k: 2, documentIndices: [0, 1] }, 10_000);
+  assert.equal(sets.sets.length, 2);
+  for (const s of sets.sets) {
+    assert.ok(s.shingles.length > 10);
+    for (let i = 1; i < s.shingles.length; i++) assert.ok(s.shingles[i] > s.shingles[i - 1]);
+  }
+});
+
+test('bad input is refused with the field named; nothing breaks', async () => {
+  await assert.rejects(callUnary(client, client.loadCorpus, { ...request, claimsPath: '/nope.jsonl' }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND && /claims_path/.test(e.details));
+  await assert.rejects(callUnary(client, client.loadCorpus, { ...request, topN: 1000 }, 30_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /top/i.test(e.details));
+  await assert.rejects(
+    callUnary(client, client.loadCorpus, { ...request, claimsPath: `${fever}wiki-pages.jsonl`, strict: true }, 30_000),
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /wiki-pages\.jsonl:1/.test(e.details),
+  );
+  await assert.rejects(callUnary(client, client.getCorpus, { corpusId: 'nope' }, 5_000), (e: ServiceError) => e.code === status.NOT_FOUND && /corpus_id/.test(e.details));
+  await assert.rejects(callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: 1, shots: 1, shotsSet: true }, 5_000), (e: ServiceError) => e.code === status.NOT_FOUND && /claim_id/.test(e.details));
+  assert.equal(await checkHealth(service.address), 'SERVING');
+});
