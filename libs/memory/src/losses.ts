@@ -1,0 +1,83 @@
+/**
+ * Losses of memorization. lmLoss: next-token cross-entropy over documents, mean over target tokens, padding
+ * excluded (rows are right-padded; with causal attention the padding cannot reach real positions).
+ * guidanceLoss (doc-key): L = CE(x | K_D) + w * mean_rows relu(tau - CE_row(x | K_neg)).
+ */
+import { documentLoss, type TransformerModel } from '@memorize/lm';
+import { InvalidArgumentError, tf } from '@memorize/tensor';
+import type { MaskSource } from './config.js';
+import { memoryHooks, type MemoryModule } from './module.js';
+
+export interface TrainingRow {
+  /** Token ids (BOS included when the producer added it); at least two. */
+  ids: readonly number[];
+  /** The corpus document the row belongs to (document-wise kinds). */
+  documentIndex?: number;
+}
+
+export interface PaddedBatch {
+  tokens: number[][];
+  attentionMask: number[][];
+  docIds: (number | undefined)[];
+}
+
+/** Right-pads rows to equal length (pad id 0, masked out). */
+export function padRows(rows: readonly TrainingRow[], padId = 0): PaddedBatch {
+  if (rows.length === 0) throw new InvalidArgumentError('rows: empty batch', 'rows');
+  const t = Math.max(...rows.map((r) => r.ids.length));
+  if (t < 2) throw new InvalidArgumentError('rows: need at least two tokens per row', 'rows');
+  return {
+    tokens: rows.map((r) => [...r.ids, ...new Array<number>(t - r.ids.length).fill(padId)]),
+    attentionMask: rows.map((r) => [...r.ids.map(() => 1), ...new Array<number>(t - r.ids.length).fill(0)]),
+    docIds: rows.map((r) => r.documentIndex),
+  };
+}
+
+export interface LossOptions {
+  maskSource?: MaskSource;
+  /** doc-key: explicit key per row (negatives). */
+  rowKeys?: readonly (Float32Array | undefined)[];
+}
+
+export interface LmLoss {
+  /** Mean cross-entropy over every counted target token (nats). */
+  loss: tf.Scalar;
+  /** Mean cross-entropy per row. */
+  perRow: tf.Tensor1D;
+  tokens: number;
+}
+
+/** Next-token cross-entropy of rows through the model with the memory attached (or none). Differentiable. */
+export function lmLoss(model: TransformerModel, rows: readonly TrainingRow[], memory?: MemoryModule, options: LossOptions = {}): LmLoss {
+  const batch = padRows(rows);
+  const r = documentLoss(model, batch.tokens, {
+    attentionMask: batch.attentionMask,
+    hooks: memoryHooks(memory, options),
+    docIds: batch.docIds,
+  });
+  return { loss: r.loss, perRow: r.perRow, tokens: r.tokenCounts.reduce((a, b) => a + b, 0) };
+}
+
+export interface GuidanceLoss {
+  loss: tf.Scalar;
+  /** CE(x | K_D). */
+  lmLoss: tf.Scalar;
+  /** Mean over rows of CE_row(x | K_neg). */
+  negativeLoss: tf.Scalar;
+  tokens: number;
+}
+
+/** doc-key's guidance loss with negative keys given per row. */
+export function guidanceLoss(
+  model: TransformerModel,
+  rows: readonly TrainingRow[],
+  memory: MemoryModule,
+  negativeKeys: readonly Float32Array[],
+): GuidanceLoss {
+  if (negativeKeys.length !== rows.length) throw new InvalidArgumentError('one negative key per row', 'negativeKeys');
+  const { guidanceWeight: w, guidanceMargin: tau } = memory.config;
+  const pos = lmLoss(model, rows, memory, { maskSource: 'oracle' });
+  const neg = lmLoss(model, rows, memory, { rowKeys: negativeKeys });
+  const hinge = tf.mean(tf.relu(tf.sub(tau, neg.perRow))) as tf.Scalar;
+  return { loss: tf.add(pos.loss, tf.mul(w, hinge)) as tf.Scalar, lmLoss: pos.loss, negativeLoss: tf.mean(neg.perRow) as tf.Scalar, tokens: pos.tokens };
+}

@@ -1,0 +1,137 @@
+/**
+ * Optimisation as the reference does it (PyTorch semantics): AdamW with decoupled weight decay and bias
+ * correction, global-norm gradient clipping (torch.nn.utils.clip_grad_norm_), and the cosine schedule with
+ * linear warm-up of transformers.get_cosine_schedule_with_warmup.
+ */
+import { InvalidArgumentError, tf } from '@memorize/tensor';
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Decoupled weight decay (reference 0.05). */
+  weightDecay?: number;
+}
+
+export interface AdamWState {
+  /** Optimizer steps taken. */
+  step: number;
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+}
+
+/**
+ * torch.optim.AdamW: p -= lr wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+ */
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(
+    readonly variables: ReadonlyMap<string, tf.Variable>,
+    options: AdamWOptions = {},
+  ) {
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0.05;
+    for (const [name, x] of variables) {
+      this.m.set(name, tf.variable(tf.zerosLike(x), false));
+      this.v.set(name, tf.variable(tf.zerosLike(x), false));
+    }
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+    if (!(lr >= 0)) throw new InvalidArgumentError(`learning rate must be >= 0, got ${lr}`, 'lr');
+    this.t++;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, x] of this.variables) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
+        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
+        const decayed = this.weightDecay > 0 ? tf.mul(x, 1 - lr * this.weightDecay) : x;
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.epsilon));
+        x.assign(tf.sub(decayed, tf.mul(update, lr)));
+      }
+    });
+  }
+
+  getState(): AdamWState {
+    const read = (map: Map<string, tf.Variable>) => new Map([...map].map(([n, x]) => [n, Float32Array.from(x.dataSync() as Float32Array)]));
+    return { step: this.t, m: read(this.m), v: read(this.v) };
+  }
+
+  setState(state: AdamWState): void {
+    for (const [which, map] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [name, x] of map) {
+        const data = state[which].get(name);
+        if (!data || data.length !== x.size) throw new InvalidArgumentError(`optimizer state lacks ${which} of "${name}" (size ${x.size})`, name);
+        x.assign(tf.tensor(data, x.shape));
+      }
+    }
+    this.t = state.step;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+  }
+}
+
+/** Global L2 norm of gradients (sqrt of the sum of squared norms). */
+export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+  let sum = 0;
+  for (const g of grads.values()) sum += tf.tidy(() => tf.sum(tf.square(g))).dataSync()[0];
+  return Math.sqrt(sum);
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: scales every gradient by maxNorm / (norm + 1e-6) when that is below 1.
+ * Returns the (possibly new) gradients and the norm before clipping. maxNorm 0 disables clipping.
+ */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+  const norm = globalNorm(grads);
+  if (!(maxNorm > 0)) return { grads, norm };
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef >= 1) return { grads, norm };
+  const out = new Map<string, tf.Tensor>();
+  for (const [n, g] of grads) {
+    out.set(n, tf.mul(g, coef));
+    g.dispose();
+  }
+  return { grads: out, norm };
+}
+
+export interface CosineSchedule {
+  /** Peak learning rate (reference 1e-3). */
+  peak: number;
+  /** Linear warm-up steps (reference 10). */
+  warmup: number;
+  /** Total optimizer steps; the rate reaches 0 there. */
+  total: number;
+}
+
+/**
+ * Learning rate for the 0-based optimizer step: peak * step / warmup during warm-up, then
+ * peak * 0.5 (1 + cos(pi * progress)), progress = (step - warmup) / (total - warmup) — exactly
+ * transformers.get_cosine_schedule_with_warmup (so step 0 has rate 0 when warmup > 0).
+ */
+export function cosineLearningRate(step: number, s: CosineSchedule): number {
+  if (step < s.warmup) return (s.peak * step) / Math.max(1, s.warmup);
+  const progress = (step - s.warmup) / Math.max(1, s.total - s.warmup);
+  return Math.max(0, s.peak * 0.5 * (1 + Math.cos(Math.PI * Math.min(progress, 1))));
+}

@@ -1,0 +1,56 @@
+/**
+ * Cross-check against an independent implementation: libs/memory/test/torch_memory_loss.py computes, in
+ * PyTorch (Debian's python3-torch, float32), a from-scratch Llama forward of stories260K (HF safetensors)
+ * with an unstructured memory after block 3, the mean next-token cross-entropy and the gradient norm of every
+ * memory tensor. `memorize memory loss --grad` (computeMemoryLoss) must agree within 1e-4 relative.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadModel } from '@memorize/lm';
+import { tf } from '@memorize/tensor';
+import { createMemoryFor, saveMemory, type GeluVariant } from '@memorize/memory';
+import { computeMemoryLoss } from '../../../cli/src/commands/memory.js';
+import { backend, relDiff, storiesHf, tempDir } from './helpers.js';
+
+const script = join(import.meta.dirname, 'torch_memory_loss.py');
+const TOKENS = [1, 403, 407, 261, 378, 429, 259, 271, 365, 275, 360, 396, 282, 419, 261, 471, 290, 345, 260, 302, 267, 350, 269, 413, 272, 260, 426, 46];
+
+interface LossJson {
+  loss: number;
+  grad_norms: Record<string, number>;
+  total_grad_norm: number;
+}
+
+for (const gelu of ['erf', 'tanh'] as GeluVariant[]) {
+  test(`memory loss and gradient norms match PyTorch on stories260K (gelu ${gelu})`, async () => {
+    await backend();
+    const model = loadModel(storiesHf);
+    const dir = tempDir();
+    const path = join(dir, `m-${gelu}.safetensors`);
+    const memory = createMemoryFor(model, { kind: 'memory', layer: 3, seed: 11, gelu });
+    // Perturb LayerNorm and gate away from their identity init so their gradients are exercised too.
+    for (const [name, p] of memory.parameters()) {
+      if (name.startsWith('ln.') || name === 'gate') p.variable.assign(tf.add(p.variable, tf.randomUniform(p.variable.shape, -0.3, 0.3, 'float32', 5)));
+    }
+    saveMemory(path, memory);
+    memory.dispose();
+    model.dispose();
+
+    const ours = await computeMemoryLoss({ model: storiesHf, memory: path, tokens: TOKENS, grad: true });
+    const ref = JSON.parse(execFileSync('/usr/bin/python3', [script, storiesHf, path, TOKENS.join(',')], { encoding: 'utf8' })) as LossJson;
+    const deltas: string[] = [`loss ${ours.loss} vs ${ref.loss} (rel ${relDiff(ours.loss, ref.loss).toExponential(2)})`];
+    assert.ok(relDiff(ours.loss, ref.loss) < 1e-4, deltas[0]);
+    assert.deepEqual(Object.keys(ours.grad_norms!).sort(), Object.keys(ref.grad_norms).sort());
+    for (const [name, n] of Object.entries(ref.grad_norms)) {
+      const d = relDiff(ours.grad_norms![name], n);
+      deltas.push(`${name} rel ${d.toExponential(2)}`);
+      assert.ok(d < 1e-4, `${name}: ours ${ours.grad_norms![name]} torch ${n}`);
+    }
+    const dt = relDiff(ours.total_grad_norm!, ref.total_grad_norm);
+    deltas.push(`total rel ${dt.toExponential(2)}`);
+    assert.ok(dt < 1e-4, `total grad norm: ours ${ours.total_grad_norm} torch ${ref.total_grad_norm}`);
+    process.stderr.write(`[crosscheck gelu ${gelu}] ${deltas.join('; ')}\n`);
+  });
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for `memorize memory loss`: a Llama forward written from scratch (HF
+conventions: rotate-half RoPE, GQA by repeating KV heads, RMSNorm), an unstructured memory
+LN(W_down GELU(W_up h + b_up) + b_down) * g added after block `layer`, the mean next-token cross-entropy of
+positions 0..T-2 against tokens 1..T-1, and the L2 norm of its gradient per memory tensor.
+
+usage: torch_memory_loss.py MODEL_DIR MEMORY.safetensors 1,2,3,...   -> prints one JSON object
+Safetensors are read with a tiny reader below (F32 only), so no package beyond torch is needed."""
+import json
+import struct
+import sys
+
+import torch
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, e in header.items():
+        assert e["dtype"] == "F32", f"{name}: {e['dtype']}"
+        b, end = e["data_offsets"]
+        t = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32)
+        tensors[name] = t.reshape(e["shape"]) if e["shape"] else t.reshape(())
+    return tensors, meta
+
+
+def rms_norm(x, w, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+def main():
+    model_dir, memory_path, token_list = sys.argv[1], sys.argv[2], sys.argv[3]
+    torch.set_num_threads(1)
+    cfg = json.load(open(f"{model_dir}/config.json"))
+    w, _ = read_safetensors(f"{model_dir}/model.safetensors")
+    mem, meta = read_safetensors(memory_path)
+    layer = int(meta["layer"])
+    approximate = "tanh" if meta.get("gelu") == "tanh" else "none"
+    params = {k: v.clone().requires_grad_(True) for k, v in mem.items()}
+
+    ids = torch.tensor([int(t) for t in token_list.split(",")])
+    T = ids.shape[0]
+    d, H, KV = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim", d // H)
+    eps = cfg["rms_norm_eps"]
+    inv_freq = 1.0 / (cfg.get("rope_theta", 10000.0) ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+    freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]
+    causal = torch.full((T, T), float("-inf")).triu(1)
+
+    x = w["model.embed_tokens.weight"][ids]
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(T, H, hd)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(T, KV, hd)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(T, KV, hd)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(H // KV, dim=1)
+        v = v.repeat_interleave(H // KV, dim=1)
+        scores = torch.einsum("thd,shd->hts", q, k) / hd**0.5 + causal
+        o = torch.einsum("hts,shd->thd", scores.softmax(-1), v).reshape(T, H * hd)
+        x = x + o @ w[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        gate = torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T)
+        x = x + (gate * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+        if l == layer:
+            a = torch.nn.functional.gelu(x @ params["up.weight"].T + params["up.bias"], approximate=approximate)
+            y = a @ params["down.weight"].T + params["down.bias"]
+            if "ln.weight" in params:
+                y = torch.nn.functional.layer_norm(y, (d,), params["ln.weight"], params["ln.bias"], 1e-5)
+            if "gate" in params:
+                y = y * params["gate"]
+            x = x + y
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
+    logits = x @ head.T
+    loss = torch.nn.functional.cross_entropy(logits[:-1], ids[1:])
+    loss.backward()
+    norms = {k: float(v.grad.norm()) for k, v in params.items()}
+    total = float(torch.sqrt(sum(v.grad.pow(2).sum() for v in params.values())))
+    print(json.dumps({"loss": float(loss), "grad_norms": norms, "total_grad_norm": total}))
+
+
+if __name__ == "__main__":
+    main()
