@@ -3,10 +3,10 @@
  * block and an optional KV cache. Inputs are token id rows of equal length; padding is described by an
  * attention mask (1 = real token) and may sit on either side.
  */
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { InvalidArgumentError, batchMatMul, tf } from '@memorize/tensor';
 import type { ModelConfig } from './config.js';
 import { FrozenLinear, gelu, geluTanh, layerNorm, rmsNorm, silu } from './layers.js';
-import { RopeTables } from './rope.js';
+import { RopeTables, type RopeBatchTables } from './rope.js';
 import { KVCache } from './kv-cache.js';
 
 export interface Norm {
@@ -124,7 +124,7 @@ export class TransformerModel {
     x: tf.Tensor3D,
     blk: Block,
     layer: number,
-    tables: { cos: tf.Tensor4D; sin: tf.Tensor4D },
+    tables: RopeBatchTables,
     mask: tf.Tensor4D,
     cache: KVCache | undefined,
   ): { y: tf.Tensor3D; kT: tf.Tensor4D; v: tf.Tensor4D } {
@@ -144,10 +144,11 @@ export class TransformerModel {
     const tk = kT.shape[3];
     const group = nHeads / nKvHeads;
     // Query heads sharing a KV head are stacked along the row axis so one batched matmul serves the group.
-    const qT = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [b, nKvHeads, group * t, headDim]);
-    const scores = tf.reshape(tf.matMul(qT, kT), [b, nHeads, t, tk]);
+    const n = b * nKvHeads;
+    const qT = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [n, group * t, headDim]) as tf.Tensor3D;
+    const scores = tf.reshape(batchMatMul(qT, tf.reshape(kT, [n, headDim, tk])), [b, nHeads, t, tk]);
     const probs = tf.softmax(tf.add(scores, mask));
-    const ctx = tf.matMul(tf.reshape(probs, [b, nKvHeads, group * t, tk]), v);
+    const ctx = batchMatMul(tf.reshape(probs, [n, group * t, tk]) as tf.Tensor3D, tf.reshape(v, [n, tk, headDim]));
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, nHeads, t, headDim]), [0, 2, 1, 3]), [b, t, qDim]);
     return { y: blk.out.apply(merged as tf.Tensor3D), kT, v };
   }

@@ -4,8 +4,15 @@
  * and the sign of the rotation is folded into the sin table. Tables are computed once per model in float32
  * the way llama2.c's run.c does (powf/cosf on float32 operands).
  */
-import { tf } from '@memorize/tensor';
+import { ROPE_KERNEL, tf } from '@memorize/tensor';
 import type { RopeStyle } from './config.js';
+
+export interface RopeBatchTables {
+  cos: tf.Tensor4D;
+  sin: tf.Tensor4D;
+  /** -sin, for the backward pass (the inverse rotation). */
+  negSin: tf.Tensor4D;
+}
 
 export class RopeTables {
   /** [maxSeqLen * headDim] cos per position and dim (1 beyond rotaryDim). */
@@ -45,7 +52,7 @@ export class RopeTables {
    * cos and sin tables for the given positions ([rows][cols] absolute positions), shaped [rows, cols, 1, headDim]
    * to broadcast over heads of [B, T, H, headDim].
    */
-  tablesFor(positions: readonly (readonly number[])[]): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+  tablesFor(positions: readonly (readonly number[])[]): RopeBatchTables {
     const rows = positions.length;
     const cols = positions[0]?.length ?? 0;
     const hd = this.headDim;
@@ -62,6 +69,7 @@ export class RopeTables {
     return {
       cos: tf.tensor4d(cos, [rows, cols, 1, hd]),
       sin: tf.tensor4d(sin, [rows, cols, 1, hd]),
+      negSin: tf.tensor4d(sin.map((v) => -v), [rows, cols, 1, hd]),
     };
   }
 
@@ -80,8 +88,23 @@ export class RopeTables {
   }
 
   /** Rotates x [B, T, H, headDim] with tables from tablesFor. */
-  apply(x: tf.Tensor4D, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
+  apply(x: tf.Tensor4D, tables: RopeBatchTables): tf.Tensor4D {
     if (this.rotaryDim === 0) return x;
+    if (tf.getBackend() === 'wasm' && tf.getKernel(ROPE_KERNEL, 'wasm')) {
+      // One fused pass; rope is orthogonal per pair, so its transpose is the rotation with sin negated.
+      const attrs = { style: this.style, rotaryDim: this.rotaryDim };
+      const run = (v: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor) =>
+        tf.engine().runKernel(ROPE_KERNEL, { x: v, cos, sin }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      const rotate = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        // The tables die with the forward pass's scope; save() keeps copies for the backward pass.
+        (inputs[1] as tf.GradSaveFunc)([tables.cos, tables.negSin]);
+        return {
+          value: run(inputs[0] as tf.Tensor, tables.cos, tables.sin),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(dy, saved[0], saved[1]),
+        };
+      }) as (v: tf.Tensor4D) => tf.Tensor4D;
+      return rotate(x);
+    }
     return tf.add(tf.mul(x, tables.cos), tf.mul(this.swap(x), tables.sin));
   }
 }

@@ -33,3 +33,22 @@ test('GPT-NeoX config: rotary_pct sets rotaryDim, parallel residual defaults on'
   assert.equal(c.headDim, 16);
   assert.equal(c.parallelResidual, true);
 });
+
+test('the op-based path (cpu backend: reverse-based RoPE, batched attention) matches the reference too', async () => {
+  const { initBackend } = await import('@memorize/tensor');
+  await initBackend({ prefer: 'cpu', logger: () => {} });
+  try {
+    for (const hf of [tinyNeoxHf, tinyLlamaHf]) {
+      const config = configFromHf(hf);
+      const weights = randomWeights(config, { seed: 9, std: 0.2, normNoise: 0.1 });
+      const model = loadModel(writeHfFolder(hf, weights));
+      const got = values(model.forward([tokens, [...tokens].reverse()]));
+      const want = [...referenceForward(config, weights, tokens), ...referenceForward(config, weights, [...tokens].reverse())];
+      const flat = Float64Array.from(want.flatMap((row) => [...row]));
+      assert.ok(maxAbsDiff(got, flat) < 1e-4, `${hf.model_type}: max diff ${maxAbsDiff(got, flat)}`);
+      model.dispose();
+    }
+  } finally {
+    await initBackend({ prefer: 'wasm', logger: () => {} });
+  }
+});

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './backend.js';
 export * from './safetensors.js';
-export { registerMissingWasmKernels } from './wasm-kernels.js';
+export { registerMissingWasmKernels, ROPE_KERNEL, type RopeKernelAttrs } from './wasm-kernels.js';
 export { enableGradients, gradientsRegistered } from './gradients.js';
+export { matMul2d, batchMatMul } from './ops.js';

@@ -1,0 +1,174 @@
+/**
+ * npm run bench:lm — tokens/s of the LM workloads on every available tfjs backend, and of the same
+ * workloads in PyTorch (bench/lm/torch_peer.py) where Debian's python3-torch is installed. Prints a table;
+ * asserts nothing.
+ *
+ * Workloads (batch 4 x sequence 256 unless noted):
+ *   forward           logits for the whole batch
+ *   forward_backward  document loss with gradients only into a residual MLP hook (d->128->d) after the
+ *                     middle block: the memory-training workload
+ *   generate          greedy KV-cache decoding of 64 tokens, batch 1
+ * Models: stories260K (../shared) and a randomly initialised Llama (d 256, 4 layers, 8 heads, hidden 688,
+ * vocab 512).
+ *
+ * Each backend runs in its own child process (tfjs's engine is process-global). Env: BENCH_SECONDS (minimum
+ * timed seconds per workload, default 2), BENCH_BACKENDS (comma list, default gpu,node,wasm,cpu).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { tf as TF } from '@memorize/tensor';
+
+type Tensor2D = TF.Tensor2D;
+type Tensor3D = TF.Tensor3D;
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const storiesBin = join(repo, '..', 'shared', 'models', 'stories260K', 'stories260K.bin');
+const BATCH = 4;
+const SEQ = 256;
+const GEN = 64;
+const MIN_SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const WORKLOADS = ['forward', 'forward_backward', 'generate'] as const;
+type Workload = (typeof WORKLOADS)[number];
+type Results = Record<string, Partial<Record<Workload, number>>>;
+
+async function child(): Promise<void> {
+  const { initBackend, matMul2d, tf } = await import('@memorize/tensor');
+  const lm = await import('@memorize/lm');
+  const choice = await initBackend({ logger: (l) => process.stderr.write(`${l}\n`) });
+  const models: [string, InstanceType<typeof lm.TransformerModel>][] = [
+    ['stories260K', lm.loadModel(storiesBin)],
+    ['llama-d256-L4', lm.randomModel(lm.llamaConfig({ dim: 256, nLayers: 4, nHeads: 8, hiddenDim: 688, vocabSize: 512, maxSeqLen: 512 }))],
+  ];
+  // Slow backends (plain JS cpu) get one timed run instead of MIN_SECONDS worth.
+  const minSeconds = choice.name === 'cpu' ? 0 : MIN_SECONDS;
+  const timed = async (fn: () => Promise<void>): Promise<number> => {
+    await fn();
+    let n = 0;
+    const start = performance.now();
+    for (;;) {
+      await fn();
+      n++;
+      const el = (performance.now() - start) / 1000;
+      if (el >= minSeconds && n >= (minSeconds > 0 ? 2 : 1)) return el / n;
+    }
+  };
+  const rand = lm.mulberry32(2);
+  const results: Results = {};
+  for (const [name, model] of models) {
+    const V = model.config.vocabSize;
+    const d = model.config.dim;
+    const tokens = Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, () => Math.floor(rand() * V)));
+    const w1 = tf.variable(tf.randomNormal([d, 128], 0, 0.02));
+    const b1 = tf.variable(tf.zeros([128]));
+    const w2 = tf.variable(tf.randomNormal([128, d], 0, 0.02));
+    const b2 = tf.variable(tf.zeros([d]));
+    const hook = (h: Tensor3D) => {
+      const [b, t] = h.shape;
+      const x = tf.reshape(h, [b * t, d]) as Tensor2D;
+      // matMul2d: plain (untransposed) products in the backward pass too, which wasm runs ~6x faster.
+      const mid = lm.gelu(tf.add(matMul2d(x, w1 as Tensor2D), b1)) as Tensor2D;
+      return tf.add(h, tf.reshape(tf.add(matMul2d(mid, w2 as Tensor2D), b2), [b, t, d])) as Tensor3D;
+    };
+    const hooks = new Map([[Math.floor(model.config.nLayers / 2), hook]]);
+    const r: Partial<Record<Workload, number>> = {};
+    r.forward =
+      (BATCH * SEQ) /
+      (await timed(async () => {
+        const out = model.forward(tokens);
+        await out.data();
+        out.dispose();
+      }));
+    r.forward_backward =
+      (BATCH * (SEQ - 1)) /
+      (await timed(async () => {
+        const { value, grads } = tf.variableGrads(() => lm.documentLoss(model, tokens, { hooks }).loss, [w1, b1, w2, b2]);
+        await value.data();
+        tf.dispose([value, ...Object.values(grads)]);
+      }));
+    r.generate =
+      GEN /
+      (await timed(async () => {
+        await lm.generate(model, [1], { maxNewTokens: GEN, temperature: 0, stopTokens: [] });
+      }));
+    results[name] = r;
+    tf.dispose([w1, b1, w2, b2]);
+    process.stderr.write(`${choice.name} ${name}: ${JSON.stringify(r)} (tensors alive ${tf.memory().numTensors})\n`);
+  }
+  process.stdout.write(`${JSON.stringify({ backend: choice.name, results })}\n`);
+}
+
+function torchAvailable(): boolean {
+  if (!existsSync('/usr/bin/python3')) return false;
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function lastJson<T>(stdout: string): T | undefined {
+  const line = stdout.trim().split('\n').pop();
+  try {
+    return line ? (JSON.parse(line) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+async function parent(): Promise<void> {
+  const backends = (process.env.BENCH_BACKENDS ?? 'gpu,node,wasm,cpu').split(',');
+  const rows: { backend: string; results: Results }[] = [];
+  for (const backend of backends) {
+    process.stderr.write(`== ${backend}\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      cwd: repo,
+      env: { ...process.env, MEMORIZE_BACKEND: backend, BENCH_LM_CHILD: '1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    const parsed = lastJson<{ backend: string; results: Results }>(r.stdout);
+    if (r.status === 0 && parsed) rows.push(parsed);
+    else process.stderr.write(`   ${backend}: not available\n`);
+  }
+  let torch: { torch: string; results: Record<string, Record<Workload, { tokens_per_s: number; threads: number }>> } | undefined;
+  if (torchAvailable()) {
+    process.stderr.write('== pytorch (bench/lm/torch_peer.py)\n');
+    const r = spawnSync('/usr/bin/python3', [join(repo, 'bench/lm/torch_peer.py'), storiesBin, String(BATCH), String(SEQ), String(GEN), String(MIN_SECONDS)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    torch = lastJson(r.stdout);
+  } else {
+    process.stderr.write('PyTorch not found (/usr/bin/python3 -c "import torch"): no peer column\n');
+  }
+
+  const header = ['model', 'workload', 'backend', 'tokens/s', ...(torch ? [`pytorch ${torch.torch}`, 'ratio'] : [])];
+  const table: string[][] = [];
+  for (const row of rows) {
+    for (const [model, res] of Object.entries(row.results)) {
+      for (const w of WORKLOADS) {
+        const ours = res[w];
+        const peer = torch?.results[model]?.[w];
+        table.push([
+          model,
+          w,
+          row.backend,
+          fmt(ours),
+          ...(torch ? [peer ? `${fmt(peer.tokens_per_s)} (${peer.threads}t)` : '-', peer && ours ? `${(ours / peer.tokens_per_s).toFixed(2)}x` : '-'] : []),
+        ]);
+      }
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(`batch ${BATCH} x seq ${SEQ} (forward, forward_backward), ${GEN}-token greedy KV-cache generation (batch 1)`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of table) console.log(line(r));
+}
+
+if (process.env.BENCH_LM_CHILD) await child();
+else await parent();
