@@ -165,6 +165,47 @@ program
     await runSynth({ seed: integer(o.seed, '--seed'), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
   });
 
+const memoryCmd = program.command('memory').description('inspect, import and evaluate memory files');
+memoryCmd
+  .command('import')
+  .description('turn bare PyTorch-convention weights (up.weight [m,d], up.bias, down.weight [d,m], down.bias, ln.*, gate) into a memory file')
+  .requiredOption('--kind <kind>', 'memory kind (only "memory" has a bare PyTorch convention)')
+  .requiredOption('--layer <L>', 'block after which the memory adds to the residual stream (0-based)')
+  .requiredOption('--weights <file>', 'safetensors with the PyTorch weights')
+  .requiredOption('--out <file>', 'memory file to write (atomically)')
+  .option('--gelu <variant>', 'erf | tanh', 'erf')
+  .option('--model <path>', 'record this base model\'s fingerprint (else any model of matching width accepts it)')
+  .option('--json', 'print a JSON summary')
+  .action(async (o: { kind: string; layer: string; weights: string; out: string; gelu: 'erf' | 'tanh'; model?: string; json?: boolean }) => {
+    const { runMemoryImport } = await import('./commands/memory.js');
+    await runMemoryImport({ kind: o.kind, layer: integer(o.layer, '--layer'), weights: o.weights, out: o.out, gelu: o.gelu, model: o.model, json: o.json }, out);
+  });
+memoryCmd
+  .command('loss')
+  .description('mean next-token cross-entropy of a text with a memory attached, and optionally its gradient norms')
+  .requiredOption('--model <path>', 'HF folder or llama2.c .bin')
+  .option('--tokenizer <path>', 'tokenizer (default: beside the model)')
+  .requiredOption('--memory <file>', 'memory .safetensors')
+  .option('--text <text>', 'text, tokenized with BOS')
+  .option('--tokens <ids>', 'comma-separated token ids, used as given (no BOS added)')
+  .option('--grad', 'also compute gradient norms of the memory parameters')
+  .option('--document <n>', 'document-wise memories: the corpus document whose mask to use')
+  .option('--mask-source <source>', 'oracle | context | all')
+  .option('--json', 'print one JSON object')
+  .action(async (o: { model: string; tokenizer?: string; memory: string; text?: string; tokens?: string; grad?: boolean; document?: string; maskSource?: 'oracle' | 'context' | 'all'; json?: boolean }) => {
+    const { runMemoryLoss } = await import('./commands/memory.js');
+    await runMemoryLoss({ ...o, document: o.document === undefined ? undefined : integer(o.document, '--document') }, out);
+  });
+memoryCmd
+  .command('inspect')
+  .description('print a memory file\'s metadata and entry-set statistics')
+  .argument('<file>', 'memory .safetensors')
+  .option('--json', 'print one JSON object')
+  .action(async (file: string, o: { json?: boolean }) => {
+    const { runMemoryInspect } = await import('./commands/memory.js');
+    await runMemoryInspect(file, out, { json: o.json });
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
