@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadModel, loadTokenizer, type Tokenizer, type TransformerModel } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError, type BackendChoice } from '@memorize/tensor';
@@ -12,12 +12,15 @@ export interface HeldModel {
   tokenizer: Tokenizer;
 }
 
-/** Where a model's tokenizer is when the caller does not say: the HF folder, or tokenizer.bin beside a .bin. */
+/** Where a model's tokenizer is when the caller does not say: the HF folder, or tokenizer.bin / tok*.bin beside a .bin. */
 export function defaultTokenizerPath(modelPath: string): string {
   if (statSync(modelPath).isDirectory()) return modelPath;
-  const beside = join(dirname(modelPath), 'tokenizer.bin');
-  if (existsSync(beside)) return beside;
-  throw new InvalidArgumentError(`no tokenizer given and no tokenizer.bin beside ${modelPath}`, 'tokenizer_path');
+  const folder = dirname(modelPath);
+  if (existsSync(join(folder, 'tokenizer.bin'))) return join(folder, 'tokenizer.bin');
+  // llama2.c's small models ship their tokenizer as tok<vocab>.bin (e.g. stories260K + tok512.bin).
+  const candidates = readdirSync(folder).filter((f) => /^tok.*\.bin$/.test(f));
+  if (candidates.length === 1) return join(folder, candidates[0]);
+  throw new InvalidArgumentError(`no tokenizer given and no tokenizer.bin (or a single tok*.bin) beside ${modelPath}`, 'tokenizer_path');
 }
 
 /** The base models loaded in this process, by id. Loading the same path twice returns the held model. */

@@ -1,7 +1,8 @@
 import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
 import { documentLoss, generate, scoreContinuations, StreamDecoder, type LayerHook } from '@memorize/lm';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { InvalidArgumentError, NotFoundError, tf, type BackendChoice } from '@memorize/tensor';
+import { InvalidArgumentError, tf, type BackendChoice } from '@memorize/tensor';
+import { MemoryStore } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 
 export type Definition = typeof modelHost.ModelHostService;
@@ -13,13 +14,6 @@ export interface MemoryBinding {
   hooks?: ReadonlyMap<number, LayerHook>;
 }
 
-/** Resolves MemorySelection to hooks; memories plug in here (none = the pretrained model). */
-export type MemoryResolver = (held: HeldModel, selection: modelHost.MemorySelection | undefined) => MemoryBinding;
-
-const noMemories: MemoryResolver = (_held, selection) => {
-  if (selection?.memoryId) throw new NotFoundError(`no memory "${selection.memoryId}"`, 'memory.memory_id');
-  return {};
-};
 
 function positive(value: number, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
   if (value === 0) return fallback;
@@ -39,7 +33,10 @@ function padRows(rows: readonly (readonly number[])[], padId = 0): { tokens: num
 class StopGeneration extends Error {}
 
 /** ModelHost handlers: translate requests, validate ids, call libs/lm. */
-export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryResolver = noMemories): Implementation<Definition> {
+export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore): Implementation<Definition> {
+  const resolveMemory = (held: HeldModel, selection: modelHost.MemorySelection | undefined): MemoryBinding => memories.binding(held, selection);
+  // -1 (no document) becomes undefined: the memory then takes its mask from the row's own tokens.
+  const docId = (index: number): number | undefined => (index >= 0 ? index : undefined);
   return {
     async loadModel(request) {
       const { held, alreadyLoaded } = await models.load(request);
@@ -52,8 +49,10 @@ export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryRe
       return { model: models.info(models.get(request.modelId)) };
     },
     async unloadModel(request) {
+      models.get(request.modelId);
+      const deletedMemories = memories.deleteForModel(request.modelId);
       models.unload(request.modelId);
-      return { deletedMemories: [] };
+      return { deletedMemories };
     },
     async tokenize(request) {
       const held = models.get(request.modelId);
@@ -81,7 +80,7 @@ export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryRe
       const results = await scoreContinuations(
         held.model,
         request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
-        { batchSize: positive(request.batchSize, 8, 'batch_size', 256), hooks: binding.hooks, docIds: request.items.map((i) => i.documentIndex) },
+        { batchSize: positive(request.batchSize, 8, 'batch_size', 256), hooks: binding.hooks, docIds: request.items.map((i) => docId(i.documentIndex)) },
       );
       return { scores: results.map((r, i) => ({ logprob: r.logprob, tokens: request.items[i].continuation.length, greedy: r.greedy })) };
     },
@@ -104,7 +103,7 @@ export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryRe
           topP: request.topP || 1,
           seed: request.seed === 0 ? undefined : request.seed,
           hooks: binding.hooks,
-          docIds: [request.documentIndex],
+          docIds: [docId(request.documentIndex)],
           onToken: (id) => {
             if (ctx.signal.aborted) throw ctx.signal.reason;
             const piece = decoder.push(id);
@@ -136,7 +135,7 @@ export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryRe
       for (let s = 0; s < request.rows.length; s += batchSize) {
         const batch = request.rows.slice(s, s + batchSize);
         const { tokens, mask } = padRows(batch.map((r) => r.ids));
-        const result = documentLoss(held.model, tokens, { attentionMask: mask, hooks: binding.hooks, docIds: batch.map((r) => r.documentIndex) });
+        const result = documentLoss(held.model, tokens, { attentionMask: mask, hooks: binding.hooks, docIds: batch.map((r) => docId(r.documentIndex)) });
         const perRow = await result.perRow.data();
         tf.dispose([result.loss, result.perRow]);
         rowLoss.push(...perRow);
@@ -146,15 +145,42 @@ export function modelHostHandlers(models: ModelRegistry, resolveMemory: MemoryRe
       const loss = rowLoss.reduce((a, l, i) => a + l * rowTokens[i], 0) / tokens;
       return { rowLoss, rowTokens, loss, tokens };
     },
+    async createMemory(request) {
+      return { memory: memories.info(memories.create(request)) };
+    },
+    async listMemories(request) {
+      return { memories: memories.list(request.modelId || undefined).map((m) => memories.info(m)) };
+    },
+    async getMemory(request) {
+      const held = memories.get(request.memoryId);
+      const sets = request.includeEntrySets ? (held.memory.entrySets() ?? []) : [];
+      return { memory: memories.info(held), entrySets: sets.map((s, i) => ({ documentIndex: i, entries: [...s] })) };
+    },
+    async deleteMemory(request) {
+      memories.delete(request.memoryId);
+      return {};
+    },
+    async saveMemory(request) {
+      return memories.save(request);
+    },
+    async loadMemory(request) {
+      return { memory: memories.info(memories.load(request)) };
+    },
+    async trainStep(request) {
+      return memories.trainStep(request);
+    },
   };
 }
 
-export function modelHostService(logger: Logger, backend: BackendChoice, resolveMemory?: MemoryResolver): HostedService<Definition> {
+export function modelHostService(logger: Logger, backend: BackendChoice): HostedService<Definition> {
   logger.info({ backend: backend.name, tfBackend: backend.tfBackend, rejected: backend.rejected }, 'tensor backend');
   return {
     serviceName: serviceNames.modelHost,
     definition: modelHost.ModelHostService,
-    implementation: modelHostHandlers(new ModelRegistry(backend), resolveMemory),
+    implementation: (() => {
+      const models = new ModelRegistry(backend);
+      return modelHostHandlers(models, new MemoryStore(models));
+    })(),
     protoFile: protoFiles.modelHost,
   };
 }

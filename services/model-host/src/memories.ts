@@ -1,0 +1,247 @@
+import { resolve } from 'node:path';
+import { common, type modelHost } from '@memorize/contracts';
+import {
+  baseInfo,
+  createMemoryFor,
+  lmLoss,
+  loadMemory,
+  MemoryTrainer,
+  saveMemory,
+  type MaskSource,
+  type MemoryConfig,
+  type MemoryModule,
+  type TrainerOptions,
+} from '@memorize/memory';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, tf } from '@memorize/tensor';
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { checkIds, type HeldModel, type ModelRegistry } from './models.js';
+import type { MemoryBinding } from './service.js';
+
+/** A memory held by the host, attached to one base model, with its optimizer once trained. */
+export interface HeldMemory {
+  id: string;
+  modelId: string;
+  memory: MemoryModule;
+  trainer?: MemoryTrainer;
+  trainerOptions?: string;
+}
+
+const kindFromProto: Record<number, MemoryConfig['kind'] | undefined> = {
+  [common.MemoryKind.MEMORY_KIND_MEMORY]: 'memory',
+  [common.MemoryKind.MEMORY_KIND_DLP]: 'dlp',
+  [common.MemoryKind.MEMORY_KIND_SIMSET]: 'simset',
+  [common.MemoryKind.MEMORY_KIND_RANDOM]: 'random',
+  [common.MemoryKind.MEMORY_KIND_DOC_KEY]: 'doc-key',
+};
+const kindToProto = Object.fromEntries(Object.entries(kindFromProto).map(([k, v]) => [v, Number(k)])) as Record<string, common.MemoryKind>;
+
+const maskSourceFromProto: Record<number, MaskSource | undefined> = {
+  [common.MaskSource.MASK_SOURCE_UNSPECIFIED]: undefined,
+  [common.MaskSource.MASK_SOURCE_ORACLE]: 'oracle',
+  [common.MaskSource.MASK_SOURCE_CONTEXT]: 'context',
+  [common.MaskSource.MASK_SOURCE_ALL]: 'all',
+  [common.MaskSource.MASK_SOURCE_NONE]: 'none' as MaskSource,
+};
+
+function pick<T>(value: number, table: Record<number, T>, fallback: T, field: string): T {
+  if (value === 0) return fallback;
+  if (!(value in table)) throw new InvalidArgumentError(`${field} has an unknown value ${value}`, field);
+  return table[value];
+}
+
+/** Proto MemoryConfig -> libs/memory MemoryConfig; unset fields keep the library's (reference) defaults. */
+export function memoryConfigFromProto(c: common.MemoryConfig | undefined): MemoryConfig {
+  if (!c) throw new InvalidArgumentError('config is required', 'config');
+  const kind = kindFromProto[c.kind];
+  if (!kind) throw new InvalidArgumentError('config.kind must be one of memory, dlp, simset, random, doc-key', 'config.kind');
+  const config: MemoryConfig & Record<string, unknown> = { kind, layer: c.layer };
+  if (c.entries) config.entries = c.entries;
+  if (c.mode) config.mode = pick(c.mode, { 1: 'dim', 2: 'token' } as Record<number, 'dim' | 'token'>, 'dim', 'config.mode');
+  if (c.shingleK) config.shingleK = c.shingleK;
+  if (c.alpha !== undefined) config.alpha = c.alpha;
+  if (c.seed) config.seed = c.seed;
+  if (c.layerNorm !== undefined) config.layerNorm = c.layerNorm;
+  if (c.gate !== undefined) config.gate = c.gate;
+  if (c.gelu) config.gelu = pick(c.gelu, { 1: 'erf', 2: 'tanh' } as Record<number, 'erf' | 'tanh'>, 'erf', 'config.gelu');
+  if (c.setProbability) config.setProbability = c.setProbability;
+  if (c.keyDim) config.keyDim = c.keyDim;
+  if (c.keyGenerator) config.keyGenerator = pick(c.keyGenerator, { 1: 'linear', 2: 'nonlinear' } as Record<number, 'linear' | 'nonlinear'>, 'linear', 'config.key_generator');
+  if (c.keyActivation) config.keyActivation = pick(c.keyActivation, { 1: 'tanh', 2: 'relu', 3: 'sigmoid' } as Record<number, 'tanh' | 'relu' | 'sigmoid'>, 'sigmoid', 'config.key_activation');
+  if (c.guidanceWeight !== undefined) config.guidanceWeight = c.guidanceWeight;
+  if (c.guidanceMargin !== undefined) config.guidanceMargin = c.guidanceMargin;
+  if (c.gateInit !== undefined) config.gateInit = c.gateInit;
+  if (c.zeroInitDown) config.zeroInitDown = true;
+  return config;
+}
+
+/** libs/memory resolved config -> proto, defaults filled in. */
+export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
+  const c = memory.config as MemoryModule['config'] & { gateInit?: number; zeroInitDown?: boolean };
+  return {
+    kind: kindToProto[c.kind],
+    layer: c.layer,
+    entries: c.entries,
+    mode: c.mode === 'token' ? common.MaskMode.MASK_MODE_TOKEN : common.MaskMode.MASK_MODE_DIM,
+    shingleK: c.shingleK,
+    alpha: c.alpha,
+    seed: c.seed,
+    layerNorm: c.layerNorm,
+    gate: c.gate,
+    gelu: c.gelu === 'tanh' ? common.Gelu.GELU_TANH : common.Gelu.GELU_ERF,
+    setProbability: c.setProbability,
+    keyDim: c.keyDim,
+    keyGenerator: c.keyGenerator === 'nonlinear' ? common.KeyGenerator.KEY_GENERATOR_NONLINEAR : common.KeyGenerator.KEY_GENERATOR_LINEAR,
+    keyActivation: { tanh: common.KeyActivation.KEY_ACTIVATION_TANH, relu: common.KeyActivation.KEY_ACTIVATION_RELU, sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID }[c.keyActivation],
+    guidanceWeight: c.guidanceWeight,
+    guidanceMargin: c.guidanceMargin,
+    gateInit: c.gateInit ?? 1,
+    zeroInitDown: c.zeroInitDown ?? false,
+  };
+}
+
+const namePattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The memories held by the host, by name. */
+export class MemoryStore {
+  private readonly memories = new Map<string, HeldMemory>();
+
+  constructor(private readonly models: ModelRegistry) {}
+
+  get(id: string, field = 'memory_id'): HeldMemory {
+    if (!id) throw new InvalidArgumentError(`${field} is required`, field);
+    const held = this.memories.get(id);
+    if (!held) throw new NotFoundError(`no memory "${id}"`, field);
+    return held;
+  }
+
+  list(modelId?: string): HeldMemory[] {
+    return [...this.memories.values()].filter((m) => !modelId || m.modelId === modelId);
+  }
+
+  private add(id: string, modelId: string, memory: MemoryModule, replace = false): HeldMemory {
+    if (!namePattern.test(id)) throw new InvalidArgumentError('memory_id must match [A-Za-z0-9._-]{1,128}', 'memory_id');
+    const existing = this.memories.get(id);
+    if (existing && !replace) throw new AlreadyExistsError(`memory "${id}" exists (delete it or pass replace)`, 'memory_id');
+    if (existing) this.delete(id);
+    const held = { id, modelId, memory };
+    this.memories.set(id, held);
+    return held;
+  }
+
+  create(request: modelHost.CreateMemoryRequest): HeldMemory {
+    const model = this.models.get(request.modelId);
+    if (!request.memoryId) throw new InvalidArgumentError('memory_id is required', 'memory_id');
+    if (!namePattern.test(request.memoryId)) throw new InvalidArgumentError('memory_id must match [A-Za-z0-9._-]{1,128}', 'memory_id');
+    if (this.memories.has(request.memoryId)) throw new AlreadyExistsError(`memory "${request.memoryId}" exists`, 'memory_id');
+    const config = memoryConfigFromProto(request.config);
+    // Documents are addressed by their corpus index: they must be exactly 0..n-1.
+    const documents = [...request.documents].sort((a, b) => a.documentIndex - b.documentIndex);
+    documents.forEach((d, i) => {
+      if (d.documentIndex !== i) throw new InvalidArgumentError(`documents must carry the indices 0..${documents.length - 1} once each (missing or repeated ${i})`, 'documents');
+      checkIds(d.ids, model.model.config.vocabSize, `documents[${i}].ids`);
+    });
+    const memory = createMemoryFor(model.model, config, documents.map((d) => ({ id: String(d.documentIndex), tokens: d.ids })));
+    return this.add(request.memoryId, model.id, memory);
+  }
+
+  load(request: modelHost.LoadMemoryRequest): HeldMemory {
+    const model = this.models.get(request.modelId);
+    if (!request.path) throw new InvalidArgumentError('path is required', 'path');
+    const path = resolve(request.path);
+    try {
+      statSync(path);
+    } catch {
+      throw new NotFoundError(`no such memory file: ${request.path}`, 'path');
+    }
+    const memory = loadMemory(path, baseInfo(model.model));
+    return this.add(request.memoryId || basename(path).replace(/\.safetensors$/, ''), model.id, memory, request.replace);
+  }
+
+  save(request: modelHost.SaveMemoryRequest): { path: string; bytes: number } {
+    const held = this.get(request.memoryId);
+    if (!request.path) throw new InvalidArgumentError('path is required', 'path');
+    const path = resolve(request.path);
+    saveMemory(path, held.memory);
+    if (request.includeOptimizer) {
+      if (!held.trainer) throw new InvalidArgumentError('the memory has no optimizer state yet (no TrainStep taken)', 'include_optimizer');
+      held.trainer.saveState(`${path}.optim.safetensors`);
+    }
+    return { path, bytes: statSync(path).size };
+  }
+
+  delete(id: string): void {
+    const held = this.get(id);
+    this.memories.delete(id);
+    held.memory.dispose();
+  }
+
+  /** Frees every memory of a model (when it is unloaded). */
+  deleteForModel(modelId: string): string[] {
+    const ids = this.list(modelId).map((m) => m.id);
+    for (const id of ids) this.delete(id);
+    return ids;
+  }
+
+  binding(held: HeldModel, selection: modelHost.MemorySelection | undefined): MemoryBinding {
+    if (!selection?.memoryId) return {};
+    const memory = this.get(selection.memoryId, 'memory.memory_id');
+    if (memory.modelId !== held.id) {
+      throw new InvalidArgumentError(`memory "${memory.id}" belongs to model "${memory.modelId}", not "${held.id}"`, 'memory.memory_id');
+    }
+    const maskSource = pick(selection.maskSource, maskSourceFromProto, undefined, 'memory.mask_source');
+    return { hooks: memory.memory.hooks({ maskSource }) };
+  }
+
+  trainStep(request: modelHost.TrainStepRequest): modelHost.TrainStepResponse {
+    const held = this.get(request.memoryId);
+    const model = this.models.get(held.modelId);
+    if (request.rows.length === 0) throw new InvalidArgumentError('rows must not be empty', 'rows');
+    if (!(request.learningRate > 0) && !request.dryRun) throw new InvalidArgumentError('learning_rate must be > 0', 'learning_rate');
+    const rows = request.rows.map((row, i) => {
+      checkIds(row.ids, model.model.config.vocabSize, `rows[${i}].ids`, 2);
+      if (row.ids.length > model.model.config.maxSeqLen + 1) {
+        throw new InvalidArgumentError(`rows[${i}] has ${row.ids.length} tokens; the model takes ${model.model.config.maxSeqLen}`, `rows[${i}].ids`);
+      }
+      return { ids: row.ids, documentIndex: row.documentIndex >= 0 ? row.documentIndex : undefined };
+    });
+    const options: TrainerOptions = {
+      weightDecay: request.weightDecay ?? 0.05,
+      gradClip: request.gradClip ?? 10,
+      beta1: request.beta1 ?? 0.9,
+      beta2: request.beta2 ?? 0.999,
+      epsilon: request.epsilon ?? 1e-8,
+    };
+    const key = JSON.stringify(options);
+    if (!held.trainer) {
+      held.trainer = new MemoryTrainer(model.model, held.memory, options);
+      held.trainerOptions = key;
+    } else if (held.trainerOptions !== key) {
+      // Hyper-parameters changed mid-run: keep the moments, take the new settings.
+      const state = held.trainer.getState();
+      held.trainer = new MemoryTrainer(model.model, held.memory, options);
+      held.trainer.setState(state);
+      held.trainerOptions = key;
+    }
+    if (request.dryRun) {
+      const loss = tf.tidy(() => lmLoss(model.model, rows, held.memory).loss.dataSync()[0]);
+      return { loss, lmLoss: loss, gradNorm: 0, step: held.trainer.steps, tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
+    }
+    const r = held.trainer.step(rows, request.learningRate);
+    return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: r.step, tokens: r.tokens };
+  }
+
+  info(held: HeldMemory): modelHost.MemoryInfo {
+    const sets = held.memory.entrySets();
+    return {
+      memoryId: held.id,
+      modelId: held.modelId,
+      config: memoryConfigToProto(held.memory),
+      documents: held.memory.documents.length,
+      parameters: held.memory.parameterCount,
+      steps: held.trainer?.steps ?? 0,
+      meanSetSize: sets && sets.length ? sets.reduce((a, s) => a + s.length, 0) / sets.length : held.memory.config.entries,
+      baseFingerprint: held.memory.baseFingerprint ?? '',
+    };
+  }
+}
