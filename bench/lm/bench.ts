@@ -8,6 +8,9 @@
  *   forward_backward  document loss with gradients only into a residual MLP hook (d->128->d) after the
  *                     middle block: the memory-training workload
  *   generate          greedy KV-cache decoding of 64 tokens, batch 1
+ * On wasm, forward and forward_backward also run through ParallelModel (opt-in worker-thread data
+ * parallelism: BENCH_WORKERS workers, default 2, each with its own wasm backend and a share of the rows);
+ * those rows show as backend "wasm xN".
  * Models: stories260K (../shared) and a randomly initialised Llama (d 256, 4 layers, 8 heads, hidden 688,
  * vocab 512).
  *
@@ -18,10 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { tf as TF } from '@memorize/tensor';
 
-type Tensor2D = TF.Tensor2D;
-type Tensor3D = TF.Tensor3D;
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const storiesBin = join(repo, '..', 'shared', 'models', 'stories260K', 'stories260K.bin');
@@ -34,8 +34,11 @@ type Workload = (typeof WORKLOADS)[number];
 type Results = Record<string, Partial<Record<Workload, number>>>;
 
 async function child(): Promise<void> {
-  const { initBackend, matMul2d, tf } = await import('@memorize/tensor');
+  const { initBackend, tf } = await import('@memorize/tensor');
   const lm = await import('@memorize/lm');
+  const { createHook } = await import('./mlp-hook.js');
+  const hookModule = fileURLToPath(new URL('./mlp-hook.ts', import.meta.url));
+  const workers = Number(process.env.BENCH_WORKERS ?? 2);
   const choice = await initBackend({ logger: (l) => process.stderr.write(`${l}\n`) });
   const models: [string, InstanceType<typeof lm.TransformerModel>][] = [
     ['stories260K', lm.loadModel(storiesBin)],
@@ -56,6 +59,7 @@ async function child(): Promise<void> {
   };
   const rand = lm.mulberry32(2);
   const results: Results = {};
+  const parallelResults: Results = {};
   for (const [name, model] of models) {
     const V = model.config.vocabSize;
     const d = model.config.dim;
@@ -64,14 +68,8 @@ async function child(): Promise<void> {
     const b1 = tf.variable(tf.zeros([128]));
     const w2 = tf.variable(tf.randomNormal([128, d], 0, 0.02));
     const b2 = tf.variable(tf.zeros([d]));
-    const hook = (h: Tensor3D) => {
-      const [b, t] = h.shape;
-      const x = tf.reshape(h, [b * t, d]) as Tensor2D;
-      // matMul2d: plain (untransposed) products in the backward pass too, which wasm runs ~6x faster.
-      const mid = lm.gelu(tf.add(matMul2d(x, w1 as Tensor2D), b1)) as Tensor2D;
-      return tf.add(h, tf.reshape(tf.add(matMul2d(mid, w2 as Tensor2D), b2), [b, t, d])) as Tensor3D;
-    };
-    const hooks = new Map([[Math.floor(model.config.nLayers / 2), hook]]);
+    const layer = Math.floor(model.config.nLayers / 2);
+    const hooks = new Map([[layer, createHook({ w1, b1, w2, b2 })]]);
     const r: Partial<Record<Workload, number>> = {};
     r.forward =
       (BATCH * SEQ) /
@@ -93,10 +91,24 @@ async function child(): Promise<void> {
         await lm.generate(model, [1], { maxNewTokens: GEN, temperature: 0, stopTokens: [] });
       }));
     results[name] = r;
+    if (choice.name === 'wasm' && workers > 1) {
+      const pm = await lm.ParallelModel.create(model, { workers });
+      const spec = {
+        module: hookModule,
+        layer,
+        params: Object.fromEntries(Object.entries({ w1, b1, w2, b2 }).map(([k, v]) => [k, { data: v.dataSync() as Float32Array, shape: [...v.shape] }])),
+      };
+      const p: Partial<Record<Workload, number>> = {};
+      p.forward = (BATCH * SEQ) / (await timed(async () => void (await pm.forward(tokens))));
+      p.forward_backward = (BATCH * (SEQ - 1)) / (await timed(async () => void (await pm.documentLossGradients(tokens, spec))));
+      await pm.dispose();
+      parallelResults[name] = p;
+      process.stderr.write(`${choice.name} x${workers} ${name}: ${JSON.stringify(p)}\n`);
+    }
     tf.dispose([w1, b1, w2, b2]);
     process.stderr.write(`${choice.name} ${name}: ${JSON.stringify(r)} (tensors alive ${tf.memory().numTensors})\n`);
   }
-  process.stdout.write(`${JSON.stringify({ backend: choice.name, results })}\n`);
+  process.stdout.write(`${JSON.stringify({ backend: choice.name, results, parallel: Object.keys(parallelResults).length ? { backend: `${choice.name} x${workers}`, results: parallelResults } : undefined })}\n`);
 }
 
 function torchAvailable(): boolean {
@@ -129,8 +141,11 @@ async function parent(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 24,
     });
-    const parsed = lastJson<{ backend: string; results: Results }>(r.stdout);
-    if (r.status === 0 && parsed) rows.push(parsed);
+    const parsed = lastJson<{ backend: string; results: Results; parallel?: { backend: string; results: Results } }>(r.stdout);
+    if (r.status === 0 && parsed) {
+      rows.push(parsed);
+      if (parsed.parallel) rows.push(parsed.parallel);
+    }
     else process.stderr.write(`   ${backend}: not available\n`);
   }
   let torch: { torch: string; results: Record<string, Record<Workload, { tokens_per_s: number; threads: number }>> } | undefined;
@@ -151,6 +166,7 @@ async function parent(): Promise<void> {
     for (const [model, res] of Object.entries(row.results)) {
       for (const w of WORKLOADS) {
         const ours = res[w];
+        if (ours === undefined) continue;
         const peer = torch?.results[model]?.[w];
         table.push([
           model,

@@ -10,3 +10,15 @@ export * from './generate.js';
 export * from './scoring.js';
 export * from './tokenizers/index.js';
 export * from './init.js';
+export {
+  ParallelModel,
+  snapshotModel,
+  modelFromSnapshot,
+  shardRows,
+  type ArrayTensor,
+  type ModelSnapshot,
+  type HookSpec,
+  type ParallelModelOptions,
+  type ParallelLossOptions,
+  type ParallelLossResult,
+} from './parallel.js';
