@@ -77,6 +77,37 @@ export interface ForwardOptions {
 
 const MASKED = -1e9;
 
+/**
+ * softmax(q kT + mask) v for q [n, g*t, hd], kT [n, hd, tk], v [n, tk, hd] (n = batch x kv heads, g query
+ * heads per kv head), with the backward pass written out: five plain batched products and the softmax
+ * gradient, instead of the tape's chain through per-head split/concat/reshape gradients.
+ */
+function attend(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor4D, scoreShape: [number, number, number, number]): tf.Tensor3D {
+  const [n, m, hd] = q.shape;
+  const tk = kT.shape[2];
+  const fn = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qi, kTi, vi] = inputs as tf.Tensor3D[];
+    const save = inputs[3] as tf.GradSaveFunc;
+    const scores = tf.reshape(batchMatMul(qi, kTi), scoreShape);
+    const probs = tf.reshape(tf.softmax(tf.add(scores, mask)), [n, m, tk]) as tf.Tensor3D;
+    save([qi, kTi, vi, probs]);
+    return {
+      value: batchMatMul(probs, vi),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, skT, sv, sp] = saved as tf.Tensor3D[];
+        const dCtx = dy as tf.Tensor3D;
+        const dProbs = batchMatMul(dCtx, tf.transpose(sv, [0, 2, 1]));
+        const dV = batchMatMul(tf.transpose(sp, [0, 2, 1]), dCtx);
+        const dScores = tf.mul(sp, tf.sub(dProbs, tf.sum(tf.mul(dProbs, sp), -1, true))) as tf.Tensor3D;
+        const dQ = batchMatMul(dScores, tf.transpose(skT, [0, 2, 1]));
+        const dKT = batchMatMul(tf.transpose(sq, [0, 2, 1]), dScores);
+        return [dQ, dKT, dV];
+      },
+    };
+  }) as (q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor3D;
+  return fn(q, kT, v);
+}
+
 export class TransformerModel {
   readonly rope: RopeTables;
 
@@ -146,9 +177,7 @@ export class TransformerModel {
     // Query heads sharing a KV head are stacked along the row axis so one batched matmul serves the group.
     const n = b * nKvHeads;
     const qT = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [n, group * t, headDim]) as tf.Tensor3D;
-    const scores = tf.reshape(batchMatMul(qT, tf.reshape(kT, [n, headDim, tk])), [b, nHeads, t, tk]);
-    const probs = tf.softmax(tf.add(scores, mask));
-    const ctx = batchMatMul(tf.reshape(probs, [n, group * t, tk]) as tf.Tensor3D, tf.reshape(v, [n, tk, headDim]));
+    const ctx = attend(qT, tf.reshape(kT, [n, headDim, tk]), tf.reshape(v, [n, tk, headDim]), mask, [b, nHeads, t, tk]);
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, nHeads, t, headDim]), [0, 2, 1, 3]), [b, t, qDim]);
     return { y: blk.out.apply(merged as tf.Tensor3D), kT, v };
   }
