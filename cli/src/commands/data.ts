@@ -74,7 +74,7 @@ export async function runDataPrompt(o: CorpusCommandOptions & { claimId: number;
   for (const page of corpus.pages) {
     const claim = [...page.eval, ...page.pool].find((c) => c.id === o.claimId);
     if (!claim) continue;
-    const examples = selectExamples(page, o.shots, { seed: corpus.options.seed, claimId: claim.id }).filter((e) => e.id !== claim.id);
+    const examples = selectExamples(page, o.shots, { seed: corpus.options.seed, claimId: claim.id });
     const prompt = buildPrompt(examples, claim.claim);
     if (o.json) out.write(JSON.stringify({ claim_id: claim.id, page: page.id, label: claim.label, example_ids: examples.map((e) => e.id), prompt }) + '\n');
     else out.write(prompt + '\n');

@@ -3,10 +3,8 @@
  * prints it (prompt pieces echoed, leading space after BOS dropped, <0xNN> pieces as raw bytes, unprintable
  * single bytes skipped, one trailing newline). stdout carries only that text; diagnostics go to stderr.
  */
-import { statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { InvalidArgumentError, initBackend } from '@memorize/tensor';
-import { generate, loadModel, loadTokenizer, type Tokenizer } from '@memorize/lm';
+import { generate, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer } from '@memorize/lm';
 
 export interface GenerateCommandOptions {
   /** HF folder or llama2.c .bin. */
@@ -24,19 +22,6 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function tokenizerPath(opts: GenerateCommandOptions): string {
-  if (opts.tokenizer) return opts.tokenizer;
-  return isDirectory(opts.model) ? opts.model : join(dirname(opts.model), 'tokenizer.bin');
-}
-
 /** run.c's safe_printf: a single-byte piece is printed only if it is printable ASCII or whitespace. */
 function printable(bytes: Uint8Array): boolean {
   if (bytes.length !== 1) return true;
@@ -50,18 +35,24 @@ function write(out: NodeJS.WritableStream, tokenizer: Tokenizer, prev: number, i
 }
 
 export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.WritableStream): Promise<void> {
+  // Everything is checked before the first byte reaches stdout, so a refused command prints nothing there.
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) {
-    throw new InvalidArgumentError('--max-new-tokens must be a non-negative integer', 'maxNewTokens');
+    throw new InvalidArgumentError('--max-new-tokens must be a non-negative integer', '--max-new-tokens');
   }
+  if (!(opts.temperature >= 0) || !Number.isFinite(opts.temperature)) throw new InvalidArgumentError('--temperature must be >= 0', '--temperature');
+  if (!(opts.topP > 0 && opts.topP <= 1)) throw new InvalidArgumentError('--top-p must be in (0, 1]', '--top-p');
   const backend = await initBackend({ logger: log, gradients: false });
   const t0 = performance.now();
   const model = loadModel(opts.model);
-  const tokenizer = await loadTokenizer(tokenizerPath(opts), { vocabSize: model.config.vocabSize });
+  const tokenizer = await loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize });
   log(`model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`);
   try {
     const bos = tokenizer.bosId >= 0 ? tokenizer.bosId : model.config.bosId;
     const prompt = tokenizer.encode(opts.prompt, { bos: true });
     if (prompt.length === 0 || prompt[0] !== bos) prompt.unshift(bos);
+    if (prompt.length > model.config.maxSeqLen) {
+      throw new InvalidArgumentError(`--prompt is ${prompt.length} tokens; the model takes at most ${model.config.maxSeqLen}`, '--prompt');
+    }
     // Echo the prompt the way run.c does: each token decoded against the one before it.
     for (let i = 1; i < prompt.length; i++) write(out, tokenizer, prompt[i - 1], prompt[i]);
     const budget = Math.min(opts.maxNewTokens, model.config.maxSeqLen - prompt.length + 1);

@@ -6,12 +6,13 @@ import { derivedRandom, shuffled } from './prng.js';
 import { buildPrompt } from './prompt.js';
 
 /**
- * k examples for one test claim from its page's pool plus the global fill. The order is seeded by
- * (seed, page, claim id); when k >= 3 the first three cover every label.
+ * k examples for one test claim from its page's pool plus the global fill, never the claim itself. The order
+ * is seeded by (seed, page, claim id); when k >= 3 the first three cover every label.
  */
 export function selectExamples(page: CorpusPage, k: number, options: { seed?: number; claimId?: number } = {}): CorpusClaim[] {
   if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError(`k must be a non-negative integer (got ${k})`, 'k');
-  const candidates = [...page.pool, ...page.fill];
+  // A pool claim never serves as its own example.
+  const candidates = [...page.pool, ...page.fill].filter((c) => c.id !== options.claimId);
   if (k > candidates.length) {
     throw new InvalidArgumentError(`k = ${k} but page ${page.id} has only ${candidates.length} pool claims`, 'k');
   }

@@ -1,6 +1,7 @@
 /** Content hash of a corpus: sha256 over the input files' bytes and the canonical options. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { assertReadableFile } from './jsonl.js';
 
 /** JSON with sorted keys, so equal options always hash equally. */
@@ -15,22 +16,33 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** Digests by file identity, so a corpus loaded again (or hashed twice while building) is not re-read. */
+const digests = new Map<string, { identity: string; digest: string }>();
+
+/** sha256 (hex) of a file's bytes, memoized on (device, inode, size, mtime): a changed file is re-read. */
+export async function fileDigest(path: string): Promise<string> {
+  await assertReadableFile(path);
+  const st = await stat(path);
+  const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = digests.get(path);
+  if (known?.identity === identity) return known.digest;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  digests.set(path, { identity, digest });
+  return digest;
+}
+
 /**
- * sha256 (hex) over each named file's role, byte length and bytes, then the canonical options. Role and
- * length framing keep e.g. swapped files or moved bytes from hashing equal.
+ * sha256 (hex) over each named file's role and content digest, then the canonical options. Role framing
+ * keeps e.g. swapped files from hashing equal.
  */
 export async function contentHash(files: Record<string, string | undefined>, options: unknown): Promise<string> {
   const hash = createHash('sha256');
   for (const role of Object.keys(files).sort()) {
     const path = files[role];
     if (path === undefined) continue;
-    await assertReadableFile(path);
-    let length = 0;
-    for await (const chunk of createReadStream(path)) {
-      length += (chunk as Buffer).length;
-      hash.update(chunk as Buffer);
-    }
-    hash.update(`\u0000${role}\u0000${length}\u0000`);
+    hash.update(`\u0000${role}\u0000${await fileDigest(path)}\u0000`);
   }
   hash.update(canonicalJson(options));
   return hash.digest('hex');

@@ -32,15 +32,22 @@ export function tokenizeDocuments(docs: readonly DocumentText[], tokenizer: Text
   return docs.map((doc, index) => ({ id: doc.id, index, tokens: tokenizer.encode(doc.text, { bos: true }) }));
 }
 
-/** Splits each document (BOS + tokens) into consecutive windows of at most maxLength tokens. */
+/**
+ * Splits each document (BOS + tokens) into consecutive windows of at most maxLength tokens. Every chunk has
+ * at least two tokens (one prediction target), so it is a valid training row.
+ */
 export function chunkDocuments(docs: readonly TokenizedDocument[], maxLength: number): Chunk[] {
   if (!Number.isInteger(maxLength) || maxLength < 1) {
     throw new InvalidArgumentError(`maxLength must be a positive integer (got ${maxLength})`, 'maxLength');
   }
+  if (maxLength < 2) throw new InvalidArgumentError(`maxLength must be at least 2 (a row needs a target), got ${maxLength}`, 'maxLength');
   const out: Chunk[] = [];
   for (const doc of docs) {
+    if (doc.tokens.length < 2) continue;
     for (let start = 0, chunkIndex = 0; start < doc.tokens.length; start += maxLength, chunkIndex++) {
-      out.push({ docId: doc.id, docIndex: doc.index, chunkIndex, tokens: doc.tokens.slice(start, start + maxLength) });
+      // A lone last token would be a row without a target: it takes its predecessor as context instead.
+      const from = doc.tokens.length - start === 1 ? start - 1 : start;
+      out.push({ docId: doc.id, docIndex: doc.index, chunkIndex, tokens: doc.tokens.slice(from, start + maxLength) });
     }
   }
   return out;
@@ -67,26 +74,5 @@ export function shingleSet(tokens: readonly number[], k: number): Set<string> {
   return out;
 }
 
-/**
- * 32-bit hash of a shingle (FNV-1a over the ids' little-endian bytes): a stable number per shingle for
- * MinHash-style uses. Different shingles may collide (rarely); use shingleKey when exactness matters.
- */
-export function shingleHash(ids: readonly number[]): number {
-  let h = 0x811c9dc5;
-  for (const id of ids) {
-    for (let b = 0; b < 4; b++) {
-      h ^= (id >>> (8 * b)) & 0xff;
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  }
-  return h >>> 0;
-}
-
-/** Sorted unique 32-bit shingle hashes of a sequence (same shingles as shingleSet). */
-export function shingleHashes(tokens: readonly number[], k: number): Uint32Array {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`k must be a positive integer (got ${k})`, 'k');
-  const set = new Set<number>();
-  if (tokens.length > 0 && tokens.length < k) set.add(shingleHash(tokens));
-  for (let i = 0; i + k <= tokens.length; i++) set.add(shingleHash(tokens.slice(i, i + k)));
-  return Uint32Array.from([...set].sort((a, b) => a - b));
-}
+// Numeric shingle hashes (for MinHash entry sets and the data service) live in @memorize/memory
+// (shingleSetHashes): one definition, since memory files depend on it.

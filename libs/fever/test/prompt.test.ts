@@ -55,6 +55,16 @@ test('selectExamples: same-page pool (+fill), deterministic, labels covered for 
     assert.deepEqual(selectExamples(page, 0), []);
   }
   assert.throws(() => selectExamples(corpus.pages[0]!, 99), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'k');
+  // A pool claim gets k examples that never include itself.
+  for (const page of corpus.pages.slice(0, 10)) {
+    for (const c of page.pool) {
+      const k = page.pool.length + page.fill.length - 1;
+      const examples = selectExamples(page, k, { seed: 1, claimId: c.id });
+      assert.equal(examples.length, k);
+      assert.ok(!examples.some((e) => e.id === c.id));
+      assert.throws(() => selectExamples(page, k + 1, { seed: 1, claimId: c.id }), InvalidArgumentError);
+    }
+  }
   const prompts = buildEvalPrompts(corpus, 1, { seed: 0 });
   assert.equal(prompts.length, corpus.stats.eval);
   const first = prompts[0]!;

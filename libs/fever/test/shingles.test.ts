@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@memorize/tensor';
-import { shingleHash, shingleHashes, shingleKey, shingleSet } from '@memorize/fever';
+import { chunkDocuments, shingleKey, shingleSet } from '@memorize/fever';
 
 test('k-shingle sets of token ids', () => {
   assert.deepEqual([...shingleSet([5, 6, 7, 5, 6], 2)], ['5 6', '6 7', '7 5']);
@@ -12,16 +12,16 @@ test('k-shingle sets of token ids', () => {
   assert.throws(() => shingleSet([1], 0), InvalidArgumentError);
 });
 
-test('shingle hashes: stable, sorted, unique, one per distinct shingle', () => {
-  const tokens = [5, 6, 7, 5, 6, 9, 300, 70000];
-  const hashes = shingleHashes(tokens, 2);
-  assert.equal(hashes.length, shingleSet(tokens, 2).size);
-  for (let i = 1; i < hashes.length; i++) assert.ok(hashes[i]! > hashes[i - 1]!);
-  assert.equal(shingleHash([5, 6]), shingleHash([5, 6]));
-  assert.notEqual(shingleHash([5, 6]), shingleHash([6, 5]));
-  // FNV-1a 32 of the bytes 05 00 00 00 (independent check of the stable definition)
-  let h = 0x811c9dc5;
-  for (const byte of [5, 0, 0, 0]) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  assert.equal(shingleHash([5]), h);
-  assert.ok(hashes.includes(shingleHash([9, 300])));
+test('chunks are windows of at most maxLength tokens, each with a prediction target', () => {
+  const doc = (n: number, index = 0) => ({ id: `d${index}`, index, tokens: Array.from({ length: n }, (_, i) => i + 1) });
+  // 9 tokens in windows of 4: [1..4] [5..8] and the lone 9 takes 8 as context.
+  assert.deepEqual(chunkDocuments([doc(9)], 4).map((c) => c.tokens), [[1, 2, 3, 4], [5, 6, 7, 8], [8, 9]]);
+  assert.deepEqual(chunkDocuments([doc(8)], 4).map((c) => c.tokens), [[1, 2, 3, 4], [5, 6, 7, 8]]);
+  assert.deepEqual(chunkDocuments([doc(1), doc(3, 1)], 4).map((c) => [c.docIndex, c.tokens]), [[1, [1, 2, 3]]]);
+  for (let n = 2; n < 40; n++) {
+    const chunks = chunkDocuments([doc(n)], 5);
+    assert.ok(chunks.every((c) => c.tokens.length >= 2 && c.tokens.length <= 5));
+    assert.deepEqual([...new Set(chunks.flatMap((c) => c.tokens))].sort((a, b) => a - b), doc(n).tokens, 'every token is covered');
+  }
+  assert.throws(() => chunkDocuments([doc(3)], 1), InvalidArgumentError);
 });

@@ -1,7 +1,7 @@
 /**
  * Incremental decoding with a KV cache: the prompt is run once, then each new token costs one position.
  */
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { InvalidArgumentError, tf, yieldToEventLoop } from '@memorize/tensor';
 import type { HookContext, LayerHook, TransformerModel } from './model.js';
 import { Sampler, type SamplerOptions } from './sampling.js';
 
@@ -12,8 +12,11 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   stopTokens?: readonly number[];
   hooks?: ReadonlyMap<number, LayerHook>;
   docIds?: HookContext['docIds'];
-  /** Called with each generated token as soon as it is chosen (streaming). */
-  onToken?: (id: number, previous: number) => void;
+  /**
+   * Called with each generated token as soon as it is chosen (streaming). When it returns a promise the next
+   * step waits for it (backpressure); throwing or rejecting stops generation.
+   */
+  onToken?: (id: number, previous: number) => void | Promise<void>;
 }
 
 export interface GenerateResult {
@@ -50,7 +53,9 @@ export async function generate(model: TransformerModel, prompt: readonly number[
       const next = sampler.sample(logits);
       if (stop.has(next)) return { tokens, stopReason: 'stop_token', seed: sampler.seed };
       tokens.push(next);
-      options.onToken?.(next, previous);
+      await options.onToken?.(next, previous);
+      // Once per token, so a server stays responsive and streamed tokens reach the client as they are made.
+      await yieldToEventLoop();
       previous = next;
       if (tokens.length >= options.maxNewTokens) return { tokens, stopReason: 'max_new_tokens', seed: sampler.seed };
       if (cache.length >= maxSeq) return { tokens, stopReason: 'max_seq_len', seed: sampler.seed };

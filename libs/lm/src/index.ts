@@ -22,3 +22,4 @@ export {
   type ParallelLossOptions,
   type ParallelLossResult,
 } from './parallel.js';
+export { resolveTokenizerPath, checkTokenIds } from './paths.js';

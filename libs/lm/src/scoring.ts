@@ -3,7 +3,7 @@
  * loss used for memorization. Batches are right-padded: with causal attention, padding after a row's last
  * real token cannot influence that row's real positions, so results do not depend on batch composition.
  */
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { InvalidArgumentError, tf, yieldToEventLoop } from '@memorize/tensor';
 import type { HookContext, LayerHook, TokenRows, TransformerModel } from './model.js';
 
 /**
@@ -109,6 +109,7 @@ export async function scoreContinuations(
       return [targetLogProbs(logits, targets), tf.argMax(logits, -1)];
     });
     const [lpData, amData] = await Promise.all([lp.data(), am.data()]);
+    await yieldToEventLoop();
     lp.dispose();
     am.dispose();
     batch.forEach((p, r) => {

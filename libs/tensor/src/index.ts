@@ -4,3 +4,4 @@ export * from './safetensors.js';
 export { registerMissingWasmKernels, ROPE_KERNEL, type RopeKernelAttrs } from './wasm-kernels.js';
 export { enableGradients, gradientsRegistered } from './gradients.js';
 export { matMul2d, batchMatMul } from './ops.js';
+export { yieldToEventLoop } from './yield.js';

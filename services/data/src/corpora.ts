@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memorize/fever';
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
@@ -21,10 +21,16 @@ function requireFile(path: string, field: string): string {
   return full;
 }
 
-/** The file that identifies a tokenizer (a folder's tokenizer.json), for the content hash. */
-function tokenizerFile(path: string): string {
+/**
+ * The files that define a tokenizer, for the content hash: a tokenizer.bin, or tokenizer.json with the
+ * config files beside it that set BOS/EOS (tokenizer_config.json, special_tokens_map.json).
+ */
+function tokenizerFiles(path: string): Record<string, string | undefined> {
   const full = requireFile(path, 'tokenizer_path');
-  return statSync(full).isDirectory() ? join(full, 'tokenizer.json') : full;
+  const json = statSync(full).isDirectory() ? join(full, 'tokenizer.json') : full;
+  if (!json.endsWith('.json')) return { tokenizer: json };
+  const beside = (name: string): string | undefined => (existsSync(join(dirname(json), name)) ? join(dirname(json), name) : undefined);
+  return { tokenizer: json, tokenizerConfig: beside('tokenizer_config.json'), specialTokens: beside('special_tokens_map.json') };
 }
 
 /** Corpora by content hash: the same files and options always give the same id, built once. */
@@ -46,17 +52,17 @@ export class CorpusStore {
       mode: request.strict ? 'strict' : 'lenient',
       maxLength: request.maxLength || 512,
     };
-    const tokenizerPath = request.tokenizerPath ? tokenizerFile(request.tokenizerPath) : undefined;
-    const id = (await contentHash({ claims, pages, assignments, tokenizer: tokenizerPath }, options)).slice(0, 16);
+    const tokenizer = request.tokenizerPath ? tokenizerFiles(request.tokenizerPath) : {};
+    const id = (await contentHash({ claims, pages, assignments, ...tokenizer }, options)).slice(0, 16);
     const held = this.corpora.get(id);
     if (held) return { held, cached: true };
     let pending = this.building.get(id);
     if (!pending) {
       pending = (async () => {
         const t0 = performance.now();
-        const tokenizer = request.tokenizerPath ? await loadTokenizer(resolve(request.tokenizerPath)) : undefined;
-        const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer, tokenizerId: tokenizerPath });
-        const built: HeldCorpus = { id, request, corpus, tokenizer, buildSeconds: (performance.now() - t0) / 1000 };
+        const loaded = request.tokenizerPath ? await loadTokenizer(resolve(request.tokenizerPath)) : undefined;
+        const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer: loaded, tokenizerId: tokenizer.tokenizer });
+        const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000 };
         this.corpora.set(id, built);
         return built;
       })().finally(() => this.building.delete(id));

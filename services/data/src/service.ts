@@ -1,7 +1,8 @@
 import { data, protoFiles, serviceNames, common } from '@memorize/contracts';
-import { buildPrompt, derivedRandom, selectExamples, shingleHashes, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
+import { buildPrompt, derivedRandom, selectExamples, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
+import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/tensor';
 import { CorpusStore, type HeldCorpus } from './corpora.js';
 
 export type Definition = typeof data.DataServiceService;
@@ -36,16 +37,33 @@ function claimMessage(c: CorpusClaim, documentIndex: number, split: data.ClaimSp
   return { id: c.id, text: c.claim, label: labelToProto[c.label], documentIndex, split };
 }
 
-function shotsOf(shots: number, shotsSet: boolean): number {
-  const k = shotsSet || shots !== 0 ? shots : 1;
-  if (!Number.isInteger(k) || k < 0 || k > 64) throw new InvalidArgumentError('shots must be in 0..64', 'shots');
+/** Unset shots = 1 (the reference is 1-shot). */
+function shotsOf(shots: number | undefined): number {
+  const k = shots ?? 1;
+  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError('shots must be >= 0', 'shots');
   return k;
 }
 
+/** Library option names -> the request fields a caller sees. */
+const requestField: Record<string, string> = { topN: 'top_n', poolPerPage: 'pool_per_page', k: 'shots', maxLength: 'max_length', seed: 'seed' };
+
+/** Rewrites a library error's field to the proto field name, so gRPC callers see the name they sent. */
+async function inRequestTerms<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof MemorizeError && error.field && requestField[error.field]) {
+      const field = requestField[error.field];
+      const Ctor = error.constructor as new (message: string, field?: string) => MemorizeError;
+      throw new Ctor(`${field}: ${error.message}`, field);
+    }
+    throw error;
+  }
+}
+
 function evaluationItem(held: HeldCorpus, page: CorpusPage, claim: CorpusClaim, split: data.ClaimSplit, shots: number, tokenize: boolean): data.EvaluationItem {
-  const examples = selectExamples(page, shots, { seed: held.corpus.options.seed, claimId: claim.id }).filter((e) => e.id !== claim.id);
+  const examples = selectExamples(page, shots, { seed: held.corpus.options.seed, claimId: claim.id });
   const prompt = buildPrompt(examples, claim.claim);
-  if (tokenize && !held.tokenizer) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path', 'tokenize');
   return {
     claim: claimMessage(claim, page.rank, split),
     prompt,
@@ -56,8 +74,8 @@ function evaluationItem(held: HeldCorpus, page: CorpusPage, claim: CorpusClaim, 
 
 function* claimsOf(held: HeldCorpus, split: data.ClaimSplit): Generator<[CorpusPage, CorpusClaim, data.ClaimSplit]> {
   for (const page of held.corpus.pages) {
-    if (split !== data.ClaimSplit.CLAIM_SPLIT_EVAL) for (const c of page.pool) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_POOL];
-    if (split !== data.ClaimSplit.CLAIM_SPLIT_POOL) for (const c of page.eval) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_EVAL];
+    if (split === data.ClaimSplit.CLAIM_SPLIT_POOL || split === data.ClaimSplit.CLAIM_SPLIT_ALL) for (const c of page.pool) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_POOL];
+    if (split === data.ClaimSplit.CLAIM_SPLIT_EVAL || split === data.ClaimSplit.CLAIM_SPLIT_ALL) for (const c of page.eval) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_EVAL];
   }
 }
 
@@ -65,7 +83,7 @@ function* claimsOf(held: HeldCorpus, split: data.ClaimSplit): Generator<[CorpusP
 export function dataServiceHandlers(store: CorpusStore, logger: Logger): Implementation<Definition> {
   return {
     async loadCorpus(request) {
-      const { held, cached } = await store.load(request);
+      const { held, cached } = await inRequestTerms(() => store.load(request));
       if (!cached) logger.info({ corpusId: held.id, stats: corpusMessage(held).stats, seconds: held.buildSeconds }, 'corpus built');
       return { corpus: corpusMessage(held), cached, buildSeconds: cached ? 0 : held.buildSeconds };
     },
@@ -112,13 +130,18 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
     },
     async streamClaims(request, send) {
       const held = store.get(request.corpusId);
-      for (const [page, claim, split] of claimsOf(held, request.split)) await send({ claim: claimMessage(claim, page.rank, split) });
+      const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_ALL : request.split;
+      for (const [page, claim, claimSplit] of claimsOf(held, split)) await send({ claim: claimMessage(claim, page.rank, claimSplit) });
     },
     async streamEvaluationItems(request, send, ctx) {
       const held = store.get(request.corpusId);
-      const shots = shotsOf(request.shots, request.shotsSet);
+      const shots = shotsOf(request.shots);
       const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_EVAL : request.split;
       if (request.limit < 0) throw new InvalidArgumentError('limit must be >= 0', 'limit');
+      if (request.tokenize && !held.tokenizer) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so prompts cannot be tokenized', 'tokenize');
+      // Validate shots against every page before streaming, so a bad request fails before its first item.
+      const tooFew = held.corpus.pages.find((p) => p.pool.length + p.fill.length - (split === data.ClaimSplit.CLAIM_SPLIT_EVAL ? 0 : 1) < shots);
+      if (tooFew) throw new InvalidArgumentError(`shots = ${shots} but page "${tooFew.id}" offers only ${tooFew.pool.length + tooFew.fill.length} pool claims`, 'shots');
       let sent = 0;
       for (const [page, claim, claimSplit] of claimsOf(held, split)) {
         if (request.limit && sent >= request.limit) break;
@@ -129,8 +152,8 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
     },
     async getPrompt(request) {
       const held = store.get(request.corpusId);
-      for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED)) {
-        if (claim.id === request.claimId) return { item: evaluationItem(held, page, claim, split, shotsOf(request.shots, request.shotsSet), false) };
+      for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_ALL)) {
+        if (claim.id === request.claimId) return { item: await inRequestTerms(() => evaluationItem(held, page, claim, split, shotsOf(request.shots), false)) };
       }
       throw new NotFoundError(`claim ${request.claimId} is not in corpus ${held.id}`, 'claim_id');
     },
@@ -167,7 +190,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
         sets: indices.map((i) => {
           const doc = documents[i];
           if (!doc) throw new NotFoundError(`no document ${i}`, 'document_indices');
-          return { documentIndex: i, shingles: [...shingleHashes(doc.tokens, k)] };
+          return { documentIndex: i, shingles: [...shingleSetHashes(doc.tokens, k)] };
         }),
       };
     },

@@ -173,6 +173,7 @@ export class MemoryStore {
   delete(id: string): void {
     const held = this.get(id);
     this.memories.delete(id);
+    held.trainer?.dispose();
     held.memory.dispose();
   }
 
@@ -203,7 +204,7 @@ export class MemoryStore {
       if (row.ids.length > model.model.config.maxSeqLen + 1) {
         throw new InvalidArgumentError(`rows[${i}] has ${row.ids.length} tokens; the model takes ${model.model.config.maxSeqLen}`, `rows[${i}].ids`);
       }
-      return { ids: row.ids, documentIndex: row.documentIndex >= 0 ? row.documentIndex : undefined };
+      return { ids: row.ids, documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined };
     });
     const options: TrainerOptions = {
       weightDecay: request.weightDecay ?? 0.05,
@@ -219,8 +220,10 @@ export class MemoryStore {
     } else if (held.trainerOptions !== key) {
       // Hyper-parameters changed mid-run: keep the moments, take the new settings.
       const state = held.trainer.getState();
-      held.trainer = new MemoryTrainer(model.model, held.memory, options);
-      held.trainer.setState(state);
+      const next = new MemoryTrainer(model.model, held.memory, options);
+      next.setState(state);
+      held.trainer.dispose();
+      held.trainer = next;
       held.trainerOptions = key;
     }
     if (request.dryRun) {

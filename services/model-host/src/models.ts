@@ -1,6 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { loadModel, loadTokenizer, type Tokenizer, type TransformerModel } from '@memorize/lm';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer, type TransformerModel } from '@memorize/lm';
+
+export { checkTokenIds as checkIds };
 import { InvalidArgumentError, NotFoundError, type BackendChoice } from '@memorize/tensor';
 import type { modelHost } from '@memorize/contracts';
 
@@ -12,22 +14,13 @@ export interface HeldModel {
   tokenizer: Tokenizer;
 }
 
-/** Where a model's tokenizer is when the caller does not say: the HF folder, or tokenizer.bin / tok*.bin beside a .bin. */
-export function defaultTokenizerPath(modelPath: string): string {
-  if (statSync(modelPath).isDirectory()) return modelPath;
-  const folder = dirname(modelPath);
-  if (existsSync(join(folder, 'tokenizer.bin'))) return join(folder, 'tokenizer.bin');
-  // llama2.c's small models ship their tokenizer as tok<vocab>.bin (e.g. stories260K + tok512.bin).
-  const candidates = readdirSync(folder).filter((f) => /^tok.*\.bin$/.test(f));
-  if (candidates.length === 1) return join(folder, candidates[0]);
-  throw new InvalidArgumentError(`no tokenizer given and no tokenizer.bin (or a single tok*.bin) beside ${modelPath}`, 'tokenizer_path');
-}
-
 /** The base models loaded in this process, by id. Loading the same path twice returns the held model. */
 export class ModelRegistry {
   private readonly models = new Map<string, HeldModel>();
 
   constructor(private readonly backend: BackendChoice) {}
+
+  private readonly loading = new Map<string, Promise<{ held: HeldModel; alreadyLoaded: boolean }>>();
 
   async load(request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     if (!request.path) throw new InvalidArgumentError('path is required (an HF folder or a llama2.c .bin)', 'path');
@@ -39,19 +32,37 @@ export class ModelRegistry {
     for (const held of this.models.values()) {
       if (held.path === path && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
     }
+    // Concurrent loads of the same path and name share one load instead of reading the weights twice.
+    const key = `${path}\u0000${request.modelId}`;
+    const pending = this.loading.get(key);
+    if (pending) return { ...(await pending), alreadyLoaded: true };
+    const load = this.loadNew(path, request).finally(() => this.loading.delete(key));
+    this.loading.set(key, load);
+    return load;
+  }
+
+  private async loadNew(path: string, request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const model = loadModel(path);
-    const tokenizer = await loadTokenizer(request.tokenizerPath ? resolve(request.tokenizerPath) : defaultTokenizerPath(path), {
-      vocabSize: model.config.vocabSize,
-    });
-    const id = request.modelId || model.fingerprint.slice(0, 12);
-    const existing = this.models.get(id);
-    if (existing) {
-      if (existing.model.fingerprint === model.fingerprint) return { held: existing, alreadyLoaded: true };
-      throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.path})`, 'model_id');
+    try {
+      const tokenizer = await loadTokenizer(resolveTokenizerPath(path, request.tokenizerPath ? resolve(request.tokenizerPath) : undefined), {
+        vocabSize: model.config.vocabSize,
+      });
+      const id = request.modelId || model.fingerprint.slice(0, 12);
+      const existing = this.models.get(id);
+      if (existing) {
+        if (existing.model.fingerprint !== model.fingerprint) {
+          throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.path})`, 'model_id');
+        }
+        model.dispose();
+        return { held: existing, alreadyLoaded: true };
+      }
+      const held = { id, path, model, tokenizer };
+      this.models.set(id, held);
+      return { held, alreadyLoaded: false };
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
-    const held = { id, path, model, tokenizer };
-    this.models.set(id, held);
-    return { held, alreadyLoaded: false };
   }
 
   get(id: string, field = 'model_id'): HeldModel {
@@ -68,7 +79,7 @@ export class ModelRegistry {
   unload(id: string): HeldModel {
     const held = this.get(id);
     this.models.delete(id);
-    held.model.dispose?.();
+    held.model.dispose();
     return held;
   }
 
@@ -90,16 +101,5 @@ export class ModelRegistry {
       bosId: held.tokenizer.bosId,
       eosId: held.tokenizer.eosId,
     };
-  }
-}
-
-/** Checks every id of a row against the vocabulary, naming the offending field. */
-export function checkIds(ids: readonly number[], vocabSize: number, field: string, minLength = 1): void {
-  if (ids.length < minLength) throw new InvalidArgumentError(`${field} needs at least ${minLength} token(s)`, field);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new InvalidArgumentError(`${field}[${i}] = ${id} is outside the vocabulary [0, ${vocabSize})`, field);
-    }
   }
 }

@@ -1,7 +1,7 @@
 import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
 import { documentLoss, generate, scoreContinuations, StreamDecoder, type LayerHook } from '@memorize/lm';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { InvalidArgumentError, tf, type BackendChoice } from '@memorize/tensor';
+import { InvalidArgumentError, tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
 import { MemoryStore } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 
@@ -35,8 +35,8 @@ class StopGeneration extends Error {}
 /** ModelHost handlers: translate requests, validate ids, call libs/lm. */
 export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore): Implementation<Definition> {
   const resolveMemory = (held: HeldModel, selection: modelHost.MemorySelection | undefined): MemoryBinding => memories.binding(held, selection);
-  // -1 (no document) becomes undefined: the memory then takes its mask from the row's own tokens.
-  const docId = (index: number): number | undefined => (index >= 0 ? index : undefined);
+  // Unset or negative = no document: a document-wise memory then takes its mask from the row's own tokens.
+  const docId = (index: number | undefined): number | undefined => (index !== undefined && index >= 0 ? index : undefined);
   return {
     async loadModel(request) {
       const { held, alreadyLoaded } = await models.load(request);
@@ -94,8 +94,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       const binding = resolveMemory(held, request.memory);
       const decoder = new StreamDecoder(held.tokenizer, { prev: prompt[prompt.length - 1] });
       let text = '';
-      let pending: Promise<void> = Promise.resolve();
-      let stopped = false;
+      let reason = modelHost.FinishReason.FINISH_REASON_LENGTH;
       try {
         const result = await generate(held.model, prompt, {
           maxNewTokens,
@@ -104,25 +103,20 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
           seed: request.seed === 0 ? undefined : request.seed,
           hooks: binding.hooks,
           docIds: [docId(request.documentIndex)],
-          onToken: (id) => {
+          onToken: async (id) => {
             if (ctx.signal.aborted) throw ctx.signal.reason;
             const piece = decoder.push(id);
             text += piece;
-            pending = pending.then(() => send({ id, text: piece, finishReason: 0 }));
+            await send({ id, text: piece, finishReason: modelHost.FinishReason.FINISH_REASON_UNSPECIFIED });
             if (request.stop.some((s) => s !== '' && text.includes(s))) throw new StopGeneration();
           },
         });
-        await pending;
-        const reason = result.stopReason === 'stop_token' ? modelHost.FinishReason.FINISH_REASON_EOS : modelHost.FinishReason.FINISH_REASON_LENGTH;
-        await send({ id: -1, text: decoder.flush(), finishReason: reason });
+        if (result.stopReason === 'stop_token') reason = modelHost.FinishReason.FINISH_REASON_EOS;
       } catch (error) {
         if (!(error instanceof StopGeneration)) throw error;
-        stopped = true;
+        reason = modelHost.FinishReason.FINISH_REASON_STOP;
       }
-      if (stopped) {
-        await pending;
-        await send({ id: -1, text: '', finishReason: modelHost.FinishReason.FINISH_REASON_STOP });
-      }
+      await send({ id: -1, text: reason === modelHost.FinishReason.FINISH_REASON_STOP ? '' : decoder.flush(), finishReason: reason });
     },
     async documentLoss(request) {
       const held = models.get(request.modelId);
@@ -140,6 +134,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
         tf.dispose([result.loss, result.perRow]);
         rowLoss.push(...perRow);
         rowTokens.push(...result.tokenCounts);
+        await yieldToEventLoop();
       }
       const tokens = rowTokens.reduce((a, b) => a + b, 0);
       const loss = rowLoss.reduce((a, l, i) => a + l * rowTokens[i], 0) / tokens;

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cliEntry, repoRoot } from '../../test/e2e/processes.js';
+
+const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { prompt: string; stdout: string; text: string };
+
+function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const greedy = ['--prompt', golden.prompt, '--max-new-tokens', '60', '--temperature', '0'];
+
+test('memorize generate prints exactly llama2.c run.c greedy output (llama2.c .bin)', () => {
+  const r = memorize(['generate', '--model', `${stories}stories260K.bin`, '--tokenizer', `${stories}tok512.bin`, ...greedy]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, golden.stdout);
+  assert.equal(r.stdout, `${golden.text}\n`);
+});
+
+test('the HF folder prints the same bytes; a .bin finds its tok*.bin tokenizer beside it', () => {
+  const hf = memorize(['generate', '--model', `${stories}hf`, ...greedy]);
+  assert.equal(hf.code, 0, hf.stderr);
+  assert.equal(hf.stdout, golden.stdout);
+  const beside = memorize(['generate', '--model', `${stories}stories260K.bin`, ...greedy]);
+  assert.equal(beside.code, 0, beside.stderr);
+  assert.equal(beside.stdout, golden.stdout);
+});
+
+test('fewer new tokens print a prefix of the golden text; sampling with a seed is reproducible', () => {
+  const short = memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', golden.prompt, '--max-new-tokens', '5', '--temperature', '0']);
+  assert.equal(short.code, 0, short.stderr);
+  assert.ok(golden.text.startsWith(short.stdout.slice(0, -1)) && short.stdout.length > golden.prompt.length + 1);
+  const sample = () => memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', golden.prompt, '--max-new-tokens', '40', '--temperature', '1', '--top-p', '0.9', '--seed', '42']).stdout;
+  const a = sample();
+  assert.equal(a, sample());
+  assert.ok(a.startsWith(golden.prompt));
+});
+
+test('bad arguments are refused before anything reaches stdout', () => {
+  for (const args of [
+    ['--temperature', '-1'],
+    ['--top-p', '0'],
+    ['--top-p', '2'],
+    ['--max-new-tokens', '-3'],
+  ]) {
+    const r = memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', golden.prompt, '--max-new-tokens', '5', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.match(r.stderr, new RegExp(args[0]));
+  }
+  const long = memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', 'word '.repeat(700), '--max-new-tokens', '5']);
+  assert.equal(long.code, 2);
+  assert.equal(long.stdout, '');
+  assert.match(long.stderr, /--prompt is \d+ tokens; the model takes at most 512/);
+});
