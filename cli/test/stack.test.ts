@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliEntry, freePort, repoRoot } from '../../test/e2e/processes.js';
+import { cliEntry, freePort, pythonReflect, repoRoot } from '../../test/e2e/processes.js';
 
 function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
@@ -48,12 +49,34 @@ test('stack up starts four healthy processes, status reports them, down stops th
       ['evaluator', 'SERVING'],
     ]);
 
+    // Each is listed and described through reflection by an independent client.
+    const names = ['memorize.v1.DataService', 'memorize.v1.ModelHost', 'memorize.v1.Trainer', 'memorize.v1.Evaluator'];
+    state.services.forEach((s, i) => assert.ok(pythonReflect(`127.0.0.1:${s.port}`).services.includes(names[i]), s.name));
+
     const down = memorize(['stack', 'down', '--dir', dir, '--json']);
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual((JSON.parse(down.stdout) as Array<{ how: string }>).map((r) => r.how), ['stopped', 'stopped', 'stopped', 'stopped']);
     for (const s of state.services) assert.equal(alive(s.pid), false, `${s.name} is gone`);
     assert.equal(memorize(['stack', 'status', '--dir', dir]).stdout.trim(), 'no stack');
   } finally {
+    memorize(['stack', 'down', '--dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stack up fails fast when a service cannot start (its port is taken), leaving nothing behind', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memorize-stack-'));
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const takenPort = (taken.address() as { port: number }).port;
+  const others = await Promise.all([freePort(), freePort(), freePort()]);
+  try {
+    const up = memorize(['stack', 'up', '--dir', dir, '--data-port', String(takenPort), '--model-host-port', String(others[0]), '--trainer-port', String(others[1]), '--evaluator-port', String(others[2])]);
+    assert.equal(up.code, 2);
+    assert.match(up.stderr, /data exited with code 1 before it was healthy \(see .*data\.log\)/);
+    assert.equal(existsSync(join(dir, 'stack.json')), false, 'the partial stack was taken down');
+  } finally {
+    taken.close();
     memorize(['stack', 'down', '--dir', dir]);
     rmSync(dir, { recursive: true, force: true });
   }

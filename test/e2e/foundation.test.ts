@@ -46,19 +46,33 @@ test('an independent client (python grpcio) lists and describes every service th
   assert.equal(modelHostMethods.find((m) => m.name === 'Score')?.server_streaming, false);
 });
 
-test('a call built from reflected descriptors reaches the service (trainer GetRun)', () => {
-  const reflected = pythonReflect(processes[2].address, { method: `${serviceNames.trainer}/GetRun`, body: { run_id: 'no-such-run' } });
-  assert.ok(reflected.call, 'the call was made');
-  assert.ok(['NOT_FOUND', 'UNIMPLEMENTED'].includes(reflected.call.code), `code ${reflected.call.code}`);
+test('a call built from reflected descriptors reaches the service (DataService GetCorpus)', () => {
+  const reflected = pythonReflect(processes[0].address, { method: `${serviceNames.data}/GetCorpus`, body: { corpus_id: 'no-such-corpus' } });
+  assert.equal(reflected.call?.code, 'NOT_FOUND');
+  assert.match(reflected.call?.details ?? '', /corpus_id/);
 });
 
-test('requests with a deadline that passes get DEADLINE_EXCEEDED or an answer, never hang', async () => {
+test('operations later issues fill answer UNIMPLEMENTED, naming the method', async () => {
   const client = connect(trainer.TrainerClient, processes[2].address);
   try {
     await assert.rejects(
-      callUnary(client, client.getRun, { runId: 'no-such-run' }, 5_000),
-      (e: ServiceError) => e.code === status.NOT_FOUND || e.code === status.UNIMPLEMENTED,
+      callUnary(client, client.getRun, { runId: 'r1' }, 5_000),
+      (e: ServiceError) => e.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/GetRun/.test(e.details),
     );
+  } finally {
+    client.close();
+  }
+});
+
+test('a deadline that passes ends the call with DEADLINE_EXCEEDED; the service is still healthy', async () => {
+  const client = connect(modelHost.ModelHostClient, processes[1].address);
+  try {
+    const stories = new URL('../../../shared/models/stories260K/stories260K.bin', import.meta.url).pathname;
+    await assert.rejects(
+      callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: stories }), 1),
+      (e: ServiceError) => e.code === status.DEADLINE_EXCEEDED,
+    );
+    assert.equal(await checkHealth(processes[1].address, '', 5_000), 'SERVING');
   } finally {
     client.close();
   }

@@ -87,6 +87,7 @@ export interface MemoryLossOptions {
   json?: boolean;
   /** Document-wise memories: the corpus document whose mask to use (oracle). */
   document?: number;
+  /** oracle | context | all | none (no entry on: text that is no corpus document). */
   maskSource?: MaskSource;
 }
 
@@ -103,6 +104,8 @@ function parseTokens(tokens: string | readonly number[]): number[] {
   return ids;
 }
 
+const MASK_SOURCES: readonly MaskSource[] = ['oracle', 'context', 'all', 'none'];
+
 function defaultMaskSource(memory: MemoryModule, document: number | undefined): MaskSource {
   if (document !== undefined) return 'oracle';
   return memory.config.kind === 'simset' || memory.config.mode === 'token' ? 'context' : 'all';
@@ -111,6 +114,9 @@ function defaultMaskSource(memory: MemoryModule, document: number | undefined): 
 /** Loss (and gradient norms) of one token sequence under a memory. */
 export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<MemoryLossResult> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) throw new InvalidArgumentError('give exactly one of --text and --tokens', 'text');
+  if (opts.maskSource !== undefined && !MASK_SOURCES.includes(opts.maskSource)) {
+    throw new InvalidArgumentError(`--mask-source must be one of ${MASK_SOURCES.join('|')} (none = no entry on), got "${opts.maskSource}"`, 'maskSource');
+  }
   await initBackend({ logger: log });
   const model = loadModel(opts.model);
   try {

@@ -55,17 +55,43 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * True when `pid` is still our service: alive and running `memorize ... serve <name>`. A pid recorded in
+ * stack.json may have been reused by an unrelated process after the service died; that one is never signalled.
+ */
+export function isOurService(pid: number, name: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const serve = argv.indexOf('serve');
+    return serve > 0 && argv[serve + 1] === name && argv.some((a) => a.endsWith('memorize.mjs'));
+  } catch {
+    // No /proc (not Linux): fall back to liveness.
+    return true;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false; // exited in between
+  }
+}
+
 /** `memorize stack up`: starts the four services as background processes and waits until each is healthy. */
 export async function stackUp(options: StackOptions = {}): Promise<StackState> {
   const dir = stackDir(options.dir);
   const existing = readStack(dir);
-  if (existing && existing.services.some((s) => isAlive(s.pid))) {
+  if (existing && existing.services.some((s) => isOurService(s.pid, s.name))) {
     throw new FailedPreconditionError(`a stack is already running from ${dir} (run \`memorize stack down\` first)`, 'dir');
   }
   const host = options.host ?? '127.0.0.1';
   const logDir = join(dir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(logDir, { recursive: true });
   const state: StackState = { startedAt: new Date().toISOString(), host, logDir, services: [] };
+  const exits: Array<Promise<never>> = [];
   for (const name of serviceNames) {
     const port = options.ports?.[name] ?? defaultPorts[name];
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`port of ${name} must be in 1..65535`, `--${name}-port`);
@@ -77,18 +103,25 @@ export async function stackUp(options: StackOptions = {}): Promise<StackState> {
       env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json' },
     });
     closeSync(fd);
+    // A service that exits while we wait for it (port taken, bad flag) fails `up` at once, naming its log.
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was healthy (see ${log})`))),
+    );
+    exited.catch(() => undefined); // only the race below cares; a later exit must not be an unhandled rejection
+    exits.push(exited);
     child.unref();
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     state.services.push({ name, pid: child.pid!, port, address, log });
   }
   writeStack(dir, state);
   try {
-    await Promise.all(
+    const healthy = Promise.all(
       state.services.map(async (s) => {
         await waitHealthy(s.address, options.timeoutMs ?? 60_000);
         options.err?.write(`${s.name.padEnd(10)} ${s.address} pid ${s.pid} SERVING\n`);
       }),
     );
+    await Promise.race([healthy, ...exits]);
   } catch (error) {
     await stackDown({ dir });
     const logs = state.services.map((s) => s.log).join(', ');
@@ -111,7 +144,7 @@ export async function stackStatus(options: StackOptions = {}): Promise<ServiceSt
   if (!state) return [];
   return Promise.all(
     state.services.map(async (s) => {
-      const alive = isAlive(s.pid);
+      const alive = isOurService(s.pid, s.name);
       let health = 'DOWN';
       if (alive) {
         try {
@@ -132,12 +165,11 @@ export async function stackDown(options: StackOptions = {}): Promise<Array<{ nam
   if (!state) return [];
   const results = await Promise.all(
     state.services.map(async (s) => {
-      if (!isAlive(s.pid)) return { name: s.name, pid: s.pid, how: 'not running' };
-      process.kill(s.pid, 'SIGTERM');
+      if (!isOurService(s.pid, s.name) || !signal(s.pid, 'SIGTERM')) return { name: s.name, pid: s.pid, how: 'not running' };
       const until = Date.now() + (options.timeoutMs ?? 20_000);
       while (Date.now() < until && isAlive(s.pid)) await new Promise((r) => setTimeout(r, 50));
       if (!isAlive(s.pid)) return { name: s.name, pid: s.pid, how: 'stopped' };
-      process.kill(s.pid, 'SIGKILL');
+      signal(s.pid, 'SIGKILL');
       return { name: s.name, pid: s.pid, how: 'killed after timeout' };
     }),
   );

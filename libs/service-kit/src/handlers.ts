@@ -61,11 +61,15 @@ function deadlineOf(call: { getDeadline(): Date | number }): Date | null {
 
 function waitDrain(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    call.once('drain', () => {
+    const onDrain = (): void => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    });
+    };
+    const onAbort = (): void => {
+      call.removeListener('drain', onDrain);
+      reject(signal.reason);
+    };
+    call.once('drain', onDrain);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -21,6 +21,8 @@ export async function runServiceMain(
     process.exit(2);
   }
   const logger = createLogger(name, config.logLevel);
+  // A stray rejection must not take the whole service down with the calls in flight: log it and serve on.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   try {
     const services = await build({ logger });
     return await startService({ config, services, protoRoot, logger });
