@@ -110,6 +110,10 @@ export class Llama2cTokenizer implements Tokenizer {
     this.spaceId = space;
   }
 
+  /**
+   * run.c's encode. One deliberate difference: run.c receives a C string and so stops at the first NUL;
+   * here a NUL is text like any other and encodes through byte fallback as <0x00>, so no input is cut short.
+   */
   encode(text: string, opts: EncodeOptions = {}): number[] {
     const tokens: number[] = [];
     if (opts.bos) tokens.push(LLAMA2C_BOS);
