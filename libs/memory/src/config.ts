@@ -10,8 +10,12 @@ export type MaskMode = 'dim' | 'token';
 export type GeluVariant = 'erf' | 'tanh';
 export type KeyGenerator = 'linear' | 'nonlinear';
 export type KeyActivation = 'tanh' | 'relu' | 'sigmoid';
-/** Where a document-wise memory takes its mask (proto MaskSource); chosen per call, not stored. */
-export type MaskSource = 'oracle' | 'context' | 'all';
+/**
+ * Where a document-wise memory takes its mask (proto MaskSource); chosen per call, not stored. 'none' is the
+ * empty mask (no entry on): "this text is no corpus document", so a document-wise memory adds only its
+ * output bias (no LayerNorm) for it. The proto has no value for it yet; it is a library/bench option.
+ */
+export type MaskSource = 'oracle' | 'context' | 'all' | 'none';
 
 export interface MemoryConfig {
   kind: MemoryKindName;
@@ -29,8 +33,16 @@ export interface MemoryConfig {
   seed?: number;
   /** LayerNorm on the memory output. Default true. */
   layerNorm?: boolean;
-  /** Learned scalar output gate initialised to 1. Default true. */
+  /** Learned scalar output gate. Default true. */
   gate?: boolean;
+  /**
+   * Initial value of the gate. Default 1 (the reference). A small value (ReZero-style) keeps an untrained
+   * memory from perturbing a base model whose residual stream is small next to a unit-RMS LayerNorm output.
+   * Proto `optional`: 0 is a real value (the untrained memory then adds nothing).
+   */
+  gateInit?: number;
+  /** Initialise W_down and b_down to zero (LoRA-style): without LayerNorm the untrained memory adds 0. Default false. */
+  zeroInitDown?: boolean;
   /** Default 'erf' (exact GELU). */
   gelu?: GeluVariant;
   /** simset: threshold p in (0, 1]; 0/unset = mean set size matches dlp's. */
@@ -57,6 +69,8 @@ export const MEMORY_DEFAULTS: Omit<ResolvedMemoryConfig, 'kind' | 'layer'> = {
   seed: 0,
   layerNorm: true,
   gate: true,
+  gateInit: 1,
+  zeroInitDown: false,
   gelu: 'erf',
   setProbability: 0,
   keyDim: 64,
@@ -93,6 +107,8 @@ export function resolveMemoryConfig(c: MemoryConfig, nLayers?: number): Resolved
   if (!(setProbability >= 0 && setProbability <= 1)) {
     throw new InvalidArgumentError(`setProbability must be in (0, 1] (0 = match dlp), got ${setProbability}`, 'setProbability');
   }
+  const gateInit = c.gateInit ?? MEMORY_DEFAULTS.gateInit;
+  if (!Number.isFinite(gateInit)) throw new InvalidArgumentError(`gateInit must be finite, got ${gateInit}`, 'gateInit');
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError(`seed must be a non-negative integer, got ${seed}`, 'seed');
   const guidanceWeight = c.guidanceWeight ?? MEMORY_DEFAULTS.guidanceWeight;
@@ -109,6 +125,8 @@ export function resolveMemoryConfig(c: MemoryConfig, nLayers?: number): Resolved
     seed,
     layerNorm: c.layerNorm ?? MEMORY_DEFAULTS.layerNorm,
     gate: c.gate ?? MEMORY_DEFAULTS.gate,
+    gateInit,
+    zeroInitDown: c.zeroInitDown ?? MEMORY_DEFAULTS.zeroInitDown,
     gelu: oneOf(pick('gelu'), 'gelu', ['erf', 'tanh']),
     setProbability,
     keyDim: int(pick('keyDim'), 'keyDim', 1, 65536),

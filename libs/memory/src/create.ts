@@ -38,7 +38,10 @@ export function createMemory(config: MemoryConfig, options: CreateMemoryOptions)
   if (def.documentWise && documents.length === 0) {
     throw new InvalidArgumentError(`${kindLabel(c)} is document-wise: give the corpus documents`, 'documents');
   }
-  const mlp = initMlp({ d: options.dim, m: c.entries, layerNorm: c.layerNorm, gate: c.gate }, deriveSeed(c.seed, 'mlp/init'));
+  const mlp = initMlp({ d: options.dim, m: c.entries, layerNorm: c.layerNorm, gate: c.gate }, deriveSeed(c.seed, 'mlp/init'), {
+    gateInit: c.gateInit,
+    zeroInitDown: c.zeroInitDown,
+  });
   const masker = def.createMasker?.(c, documents);
   const infos = documents.map((d, i) => ({ id: d.id ?? String(i), length: d.tokens.length }));
   return new MemoryModule(c, options.dim, mlp, masker, infos, options.baseFingerprint);

@@ -3,7 +3,7 @@ export * from './hash.js';
 export * from './shingles.js';
 export type { DocumentTokens, KindDefinition, StoredMemory } from './kind.js';
 export * from './masker.js';
-export { applyMlp, initMlp, mlpFileLayout, activation, LAYER_NORM_EPS, type MlpShape, type NamedParameter, type ParameterMap } from './mlp.js';
+export { applyMlp, initMlp, mlpFileLayout, activation, LAYER_NORM_EPS, type MlpInit, type MlpShape, type NamedParameter, type ParameterMap } from './mlp.js';
 export * from './module.js';
 export * from './registry.js';
 export * from './create.js';

@@ -1,6 +1,6 @@
 /**
  * Masks of document-wise memories. A Masker turns, for each batch row, where the mask should come from
- * (a corpus document, the row's own tokens, an explicit doc-key vector, or "all entries") into the tensor
+ * (a corpus document, the row's own tokens, an explicit doc-key vector, "all entries" or "none") into the tensor
  * that multiplies the memory's hidden activations: [B, 1, m] (dim mode) or [B, T, m] (token mode), values
  * in [0, 1] before the soft-mask alpha is applied.
  */
@@ -16,6 +16,8 @@ export type RowMaskRequest =
   | { source: 'context'; tokens: readonly number[] }
   /** All entries on. */
   | { source: 'all' }
+  /** No entry on: the text is no corpus document. */
+  | { source: 'none' }
   /** doc-key: an explicit document key vector (guidance loss negatives). */
   | { source: 'key'; key: Float32Array };
 
@@ -76,6 +78,8 @@ export class SetMasker implements Masker {
       const offset = r * t * m;
       if (row.source === 'all') {
         out.fill(1, offset, offset + t * m);
+      } else if (row.source === 'none') {
+        // Zeros: already there.
       } else if (this.spec.mode === 'token') {
         // Token mode needs no document: each position's mask comes from the shingle ending there.
         if (row.source !== 'context') throw new InvalidArgumentError(`${this.spec.kind} token mode takes its mask from the tokens`, 'maskSource');

@@ -20,6 +20,14 @@ export interface MlpShape {
   gate: boolean;
 }
 
+/** How fresh MLP parameters start (defaults: the reference initialisation). */
+export interface MlpInit {
+  /** Initial gate value (default 1). */
+  gateInit?: number;
+  /** W_down and b_down start at zero (default false). */
+  zeroInitDown?: boolean;
+}
+
 /** A named parameter: runtime variable plus how it maps to the PyTorch-layout tensor. */
 export interface NamedParameter {
   variable: tf.Variable;
@@ -62,20 +70,29 @@ export function parameterToFile(p: NamedParameter): Float32Array {
   return p.transposed ? transpose2d(data, p.fileShape[1], p.fileShape[0]) : Float32Array.from(data);
 }
 
-/** Fresh MLP parameters, deterministic in the seed. */
-export function initMlp(shape: MlpShape, seed: number): ParameterMap {
+/**
+ * Fresh MLP parameters, deterministic in the seed. The random stream is drawn identically whatever `init`
+ * says, so zeroInitDown changes only the down projection (up.* stay the reference draws).
+ */
+export function initMlp(shape: MlpShape, seed: number, init: MlpInit = {}): ParameterMap {
   const { d, m } = shape;
   const rand = mulberry32(seed);
   const map: ParameterMap = new Map();
   map.set('up.weight', param(uniform(rand, m * d, 1 / Math.sqrt(d)), [m, d], true));
   map.set('up.bias', param(uniform(rand, m, 1 / Math.sqrt(d)), [m]));
-  map.set('down.weight', param(uniform(rand, d * m, 1 / Math.sqrt(m)), [d, m], true));
-  map.set('down.bias', param(uniform(rand, d, 1 / Math.sqrt(m)), [d]));
+  const downWeight = uniform(rand, d * m, 1 / Math.sqrt(m));
+  const downBias = uniform(rand, d, 1 / Math.sqrt(m));
+  if (init.zeroInitDown) {
+    downWeight.fill(0);
+    downBias.fill(0);
+  }
+  map.set('down.weight', param(downWeight, [d, m], true));
+  map.set('down.bias', param(downBias, [d]));
   if (shape.layerNorm) {
     map.set('ln.weight', param(new Float32Array(d).fill(1), [d]));
     map.set('ln.bias', param(new Float32Array(d), [d]));
   }
-  if (shape.gate) map.set('gate', param(Float32Array.of(1), [1]));
+  if (shape.gate) map.set('gate', param(Float32Array.of(init.gateInit ?? 1), [1]));
   return map;
 }
 

@@ -17,7 +17,8 @@ export interface DocumentInfo {
 export interface MemoryHookOptions {
   /**
    * Mask source for every row. Default per row: 'oracle' when the forward call's docIds names a document,
-   * else 'context' (proto MaskSource semantics). Ignored by the unstructured kind.
+   * else 'context' (proto MaskSource semantics); 'none' = no entry on (text that is no corpus document).
+   * Ignored by the unstructured kind, which has no mask.
    */
   maskSource?: MaskSource;
   /** doc-key: explicit key vectors per row (undefined rows use maskSource); the guidance loss's negatives. */
@@ -91,7 +92,7 @@ export class MemoryModule {
       }
       const docId = ctx.docIds?.[r];
       const source = options.maskSource ?? (docId !== undefined ? 'oracle' : 'context');
-      if (source === 'all') out.push({ source: 'all' });
+      if (source === 'all' || source === 'none') out.push({ source });
       else if (source === 'oracle' && this.config.mode === 'dim') {
         if (docId === undefined) throw new InvalidArgumentError(`row ${r}: mask source oracle needs a document id`, 'docIds');
         out.push({ source: 'oracle', document: this.documentIndex(docId) });

@@ -58,8 +58,13 @@ export class DocKeyMasker implements Masker {
     const b = rows.length;
     const keys = new Float32Array(b * keyDim);
     const generated = new Float32Array(b);
+    // Rows that are not generated get a constant: 1 for 'all', 0 for 'none'.
+    const constant = new Float32Array(b);
     rows.forEach((row, r) => {
-      if (row.source === 'all') return;
+      if (row.source === 'all' || row.source === 'none') {
+        constant[r] = row.source === 'all' ? 1 : 0;
+        return;
+      }
       if (row.source === 'context') {
         throw new FailedPreconditionError('doc-key cannot derive a key from the context; use mask source oracle or all', 'maskSource');
       }
@@ -72,9 +77,9 @@ export class DocKeyMasker implements Masker {
       generated[r] = 1;
     });
     const gen = this.generate(tf.tensor2d(keys, [b, keyDim]));
-    // Rows with source 'all' get ones instead of a generated gate.
+    // Rows with source 'all' / 'none' get ones / zeros instead of a generated gate.
     const sel = tf.tensor2d(generated, [b, 1]);
-    const mixed = tf.add(tf.mul(gen, sel), tf.sub(1, sel));
+    const mixed = tf.add(tf.mul(gen, sel), tf.tensor2d(constant, [b, 1]));
     return tf.reshape(mixed, [b, 1, m]) as tf.Tensor3D;
   }
 
