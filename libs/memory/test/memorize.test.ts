@@ -1,19 +1,36 @@
 /**
- * Shortened memorization demo (bench/memory/memorize-demo.ts): on stories260K, 40 steps at peak lr 1e-2
- * (AdamW, cosine with 10 warm-up steps, clip 10) halve the documents' mean NLL with a memory at layer 3 for
- * memory, dlp and simset-2. The out-of-corpus NLL figures are printed by the script (see the report); they
- * are not asserted here because with the reference architecture they move by far more than 10%.
+ * Shortened memorization check (the full table over seeds and document sets: bench/memory/memorize-demo.ts).
+ * On stories260K, dlp and simset-2 memories at layer 3 in the demo's 'stable' preset (no LayerNorm, gate
+ * initialised to 0; simset m = 512, p = 0.05; reference optimiser: AdamW lr 1e-3, wd 0.05, cosine with 10
+ * warm-up steps, clip 10), trained for 300 steps (the demo's setting) on a handful of short documents, at least halve their mean
+ * NLL while text outside the corpus moves by less than 10% (dlp scores it with mask source 'none', simset
+ * with its own shingles). The unstructured memory does not meet the outside bound (no mask: whatever it
+ * learns applies to every text; see the demo's table), so it is not asserted here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runDemo } from '../../../bench/memory/memorize-demo.js';
+import { PRESETS, docRatio, outsideChange, runDemo } from '../../../bench/memory/memorize-demo.js';
 import { backend } from './helpers.js';
 
-test('memorizing a handful of short documents at layer 3 halves their NLL (memory, dlp, simset-2)', async () => {
+test('dlp and simset-2 at layer 3 (stable preset) halve the documents NLL in 300 steps; outside text moves < 10%', async () => {
   await backend();
-  const results = await runDemo({ steps: 40, lr: 1e-2, kinds: ['memory', 'dlp', 'simset-2'], log: () => {} });
+  const results = await runDemo({
+    ...PRESETS.stable,
+    steps: 300,
+    lr: 1e-3,
+    weightDecay: 0.05,
+    warmup: 10,
+    kinds: ['dlp', 'simset-2'],
+    seeds: [2],
+    docSets: ['a'],
+    every: 0,
+    log: () => {},
+  });
+  assert.equal(results.length, 2);
   for (const r of results) {
     process.stderr.write(`[memorize] ${r.kind}: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`);
-    assert.ok(r.docNllAfter <= 0.5 * r.docNllBase, `${r.kind}: ${r.docNllAfter} vs base ${r.docNllBase}`);
+    assert.equal(r.docNllInit, r.docNllBase, 'the untrained memory (gate 0) must not change the documents NLL');
+    assert.ok(docRatio(r) <= 0.5, `doc NLL ratio ${docRatio(r)}`);
+    assert.ok(Math.abs(outsideChange(r)) < 0.1, `outside change ${outsideChange(r)}`);
   }
 });
