@@ -190,9 +190,9 @@ memoryCmd
   .option('--tokens <ids>', 'comma-separated token ids, used as given (no BOS added)')
   .option('--grad', 'also compute gradient norms of the memory parameters')
   .option('--document <n>', 'document-wise memories: the corpus document whose mask to use')
-  .option('--mask-source <source>', 'oracle | context | all')
+  .addOption(new Option('--mask-source <source>', 'where a document-wise memory takes its mask').choices(['oracle', 'context', 'all', 'none']))
   .option('--json', 'print one JSON object')
-  .action(async (o: { model: string; tokenizer?: string; memory: string; text?: string; tokens?: string; grad?: boolean; document?: string; maskSource?: 'oracle' | 'context' | 'all'; json?: boolean }) => {
+  .action(async (o: { model: string; tokenizer?: string; memory: string; text?: string; tokens?: string; grad?: boolean; document?: string; maskSource?: 'oracle' | 'context' | 'all' | 'none'; json?: boolean }) => {
     const { runMemoryLoss } = await import('./commands/memory.js');
     await runMemoryLoss({ ...o, document: o.document === undefined ? undefined : integer(o.document, '--document') }, out);
   });

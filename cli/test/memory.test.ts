@@ -44,8 +44,11 @@ test('memory import -> inspect -> loss through the command line, stdout holding 
 
     const inspected = memorize(['memory', 'inspect', file, '--json']);
     assert.equal(inspected.code, 0, inspected.stderr);
-    const info = JSON.parse(inspected.stdout);
-    assert.equal(JSON.stringify(info).includes('"layer"'), true);
+    const info = JSON.parse(inspected.stdout) as { metadata: Record<string, string>; tensors: Record<string, number[]> };
+    assert.equal(info.metadata.kind, 'memory');
+    assert.equal(info.metadata.layer, '2');
+    assert.deepEqual(info.tensors['up.weight'], [m, d]);
+    assert.deepEqual(info.tensors['down.weight'], [d, m]);
 
     const tokens = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376];
     const loss = memorize(['memory', 'loss', '--model', `${stories}stories260K.bin`, '--memory', file, '--tokens', tokens.join(','), '--grad', '--json']);
@@ -57,6 +60,11 @@ test('memory import -> inspect -> loss through the command line, stdout holding 
     }
     const total = Math.sqrt(Object.values(result.grad_norms).reduce((a, g) => a + g * g, 0));
     assert.ok(Math.abs(total - result.total_grad_norm) < 1e-4 * total);
+
+    const outside = memorize(['memory', 'loss', '--model', `${stories}stories260K.bin`, '--memory', file, '--tokens', '1,403,512', '--json']);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /--tokens\[2\] = 512 is outside the vocabulary \[0, 512\)/);
+    assert.equal(outside.stdout, '');
 
     const other = memorize(['memory', 'loss', '--model', `${stories}hf`, '--memory', file, '--tokens', tokens.join(','), '--json']);
     assert.equal(other.code, 2, 'a memory made for another base model is refused');

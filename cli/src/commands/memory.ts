@@ -2,10 +2,8 @@
  * `memorize memory import|loss|inspect`. Results go to `out` (one JSON document with --json), diagnostics to
  * stderr. The main CLI wires these functions into commander.
  */
-import { statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { InvalidArgumentError, SafetensorsReader, initBackend, tf } from '@memorize/tensor';
-import { loadModel, loadTokenizer } from '@memorize/lm';
+import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath } from '@memorize/lm';
 import {
   DocKeyMasker,
   baseInfo,
@@ -25,14 +23,6 @@ import {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export interface MemoryImportOptions {
@@ -57,7 +47,8 @@ export async function runMemoryImport(opts: MemoryImportOptions, out: NodeJS.Wri
   const model = opts.model ? loadModel(opts.model) : undefined;
   try {
     const memory = importPytorchMemory(opts.weights, { layer: opts.layer, gelu: opts.gelu, base: model ? baseInfo(model) : undefined });
-    saveMemory(opts.out, memory);
+    try {
+      saveMemory(opts.out, memory);
     const summary = {
       out: opts.out,
       kind: memory.config.kind,
@@ -69,8 +60,10 @@ export async function runMemoryImport(opts: MemoryImportOptions, out: NodeJS.Wri
       gate: memory.config.gate,
       base_fingerprint: memory.baseFingerprint ?? null,
     };
-    out.write(opts.json ? `${JSON.stringify(summary)}\n` : `wrote ${opts.out}: ${summary.kind} at layer ${summary.layer}, d=${summary.d}, m=${summary.m}, gelu ${summary.gelu}${summary.base_fingerprint ? `, base ${summary.base_fingerprint}` : ', any base model of width ' + summary.d}\n`);
-    memory.dispose();
+      out.write(opts.json ? `${JSON.stringify(summary)}\n` : `wrote ${opts.out}: ${summary.kind} at layer ${summary.layer}, d=${summary.d}, m=${summary.m}, gelu ${summary.gelu}${summary.base_fingerprint ? `, base ${summary.base_fingerprint}` : ', any base model of width ' + summary.d}\n`);
+    } finally {
+      memory.dispose();
+    }
   } finally {
     model?.dispose();
   }
@@ -125,11 +118,10 @@ export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<Memory
       let ids: number[];
       if (opts.tokens !== undefined) ids = parseTokens(opts.tokens);
       else {
-        const tokPath = opts.tokenizer ?? (isDirectory(opts.model) ? opts.model : join(dirname(opts.model), 'tokenizer.bin'));
-        const tokenizer = await loadTokenizer(tokPath, { vocabSize: model.config.vocabSize });
+        const tokenizer = await loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize });
         ids = tokenizer.encode(opts.text!, { bos: true });
       }
-      if (ids.length < 2) throw new InvalidArgumentError('need at least two tokens', 'tokens');
+      checkTokenIds(ids, model.config.vocabSize, opts.tokens !== undefined ? '--tokens' : '--text', 2);
       const row = { ids, documentIndex: opts.document };
       const maskSource = opts.maskSource ?? defaultMaskSource(memory, opts.document);
       log(`memory ${kindLabel(memory.config)} at layer ${memory.layer}, ${ids.length} tokens, mask source ${memory.masker ? maskSource : 'n/a'}`);
@@ -201,9 +193,13 @@ export async function inspectMemory(path: string): Promise<MemoryInspection> {
   await initBackend({ logger: log });
   const reader = new SafetensorsReader(path);
   const tensors: Record<string, number[]> = {};
-  for (const e of reader.header.tensors.values()) tensors[e.name] = e.shape;
-  const metadata = reader.header.metadata;
-  reader.close();
+  let metadata: Record<string, string>;
+  try {
+    for (const e of reader.header.tensors.values()) tensors[e.name] = e.shape;
+    metadata = reader.header.metadata;
+  } finally {
+    reader.close();
+  }
   const memory = loadMemory(path);
   try {
     let sets = memory.entrySets();

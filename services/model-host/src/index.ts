@@ -1,4 +1,4 @@
 export { main } from './main.js';
-export { modelHostService, modelHostHandlers, type MemoryBinding } from './service.js';
-export { MemoryStore, memoryConfigFromProto, memoryConfigToProto, type HeldMemory } from './memories.js';
+export { modelHostService, modelHostHandlers } from './service.js';
+export { MemoryStore, memoryConfigFromProto, memoryConfigToProto, type HeldMemory, type MemoryBinding } from './memories.js';
 export { ModelRegistry, checkIds, type HeldModel } from './models.js';

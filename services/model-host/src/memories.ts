@@ -12,11 +12,16 @@ import {
   type MemoryModule,
   type TrainerOptions,
 } from '@memorize/memory';
+import type { LayerHook } from '@memorize/lm';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, tf } from '@memorize/tensor';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkIds, type HeldModel, type ModelRegistry } from './models.js';
-import type { MemoryBinding } from './service.js';
+
+/** The hooks a request's memory selection adds to the forward pass (none = the pretrained model). */
+export interface MemoryBinding {
+  hooks?: ReadonlyMap<number, LayerHook>;
+}
 
 /** A memory held by the host, attached to one base model, with its optimizer once trained. */
 export interface HeldMemory {
@@ -41,7 +46,7 @@ const maskSourceFromProto: Record<number, MaskSource | undefined> = {
   [common.MaskSource.MASK_SOURCE_ORACLE]: 'oracle',
   [common.MaskSource.MASK_SOURCE_CONTEXT]: 'context',
   [common.MaskSource.MASK_SOURCE_ALL]: 'all',
-  [common.MaskSource.MASK_SOURCE_NONE]: 'none' as MaskSource,
+  [common.MaskSource.MASK_SOURCE_NONE]: 'none',
 };
 
 function pick<T>(value: number, table: Record<number, T>, fallback: T, field: string): T {
@@ -55,7 +60,7 @@ export function memoryConfigFromProto(c: common.MemoryConfig | undefined): Memor
   if (!c) throw new InvalidArgumentError('config is required', 'config');
   const kind = kindFromProto[c.kind];
   if (!kind) throw new InvalidArgumentError('config.kind must be one of memory, dlp, simset, random, doc-key', 'config.kind');
-  const config: MemoryConfig & Record<string, unknown> = { kind, layer: c.layer };
+  const config: MemoryConfig = { kind, layer: c.layer };
   if (c.entries) config.entries = c.entries;
   if (c.mode) config.mode = pick(c.mode, { 1: 'dim', 2: 'token' } as Record<number, 'dim' | 'token'>, 'dim', 'config.mode');
   if (c.shingleK) config.shingleK = c.shingleK;
@@ -77,7 +82,7 @@ export function memoryConfigFromProto(c: common.MemoryConfig | undefined): Memor
 
 /** libs/memory resolved config -> proto, defaults filled in. */
 export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
-  const c = memory.config as MemoryModule['config'] & { gateInit?: number; zeroInitDown?: boolean };
+  const c = memory.config;
   return {
     kind: kindToProto[c.kind],
     layer: c.layer,
@@ -95,8 +100,8 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
     keyActivation: { tanh: common.KeyActivation.KEY_ACTIVATION_TANH, relu: common.KeyActivation.KEY_ACTIVATION_RELU, sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID }[c.keyActivation],
     guidanceWeight: c.guidanceWeight,
     guidanceMargin: c.guidanceMargin,
-    gateInit: c.gateInit ?? 1,
-    zeroInitDown: c.zeroInitDown ?? false,
+    gateInit: c.gateInit,
+    zeroInitDown: c.zeroInitDown,
   };
 }
 

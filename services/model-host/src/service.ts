@@ -1,18 +1,14 @@
 import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
-import { documentLoss, generate, scoreContinuations, StreamDecoder, type LayerHook } from '@memorize/lm';
+import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { InvalidArgumentError, tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
-import { MemoryStore } from './memories.js';
+import { MemoryStore, type MemoryBinding } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 
 export type Definition = typeof modelHost.ModelHostService;
 
 const maxScoreItems = 4096;
 
-/** Hooks and per-row document ids for a request's memory selection. */
-export interface MemoryBinding {
-  hooks?: ReadonlyMap<number, LayerHook>;
-}
 
 
 function positive(value: number, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
