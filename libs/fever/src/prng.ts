@@ -1,4 +1,5 @@
 /** Deterministic pseudo-randomness: every seeded choice in the pipeline goes through these. */
+import { mulberry32 } from '@memorize/tensor';
 
 /** 32-bit FNV-1a over the UTF-16 code units of a string: a stable, platform-independent hash. */
 export function fnv1a32(text: string, seed = 0x811c9dc5): number {
@@ -10,17 +11,7 @@ export function fnv1a32(text: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast PRNG with a 32-bit state; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A PRNG derived from a seed and a list of names, so independent streams do not interfere. */
 export function derivedRandom(seed: number, ...names: Array<string | number>): () => number {

@@ -2,35 +2,14 @@
  * Randomly initialised checkpoints (HF tensor names and layouts), deterministic in a seed: for benchmarks,
  * tests, and as the starting point of small base models pretrained from scratch.
  */
+import { mulberry32, normals } from '@memorize/tensor';
 import type { ModelConfig } from './config.js';
 import type { TransformerModel } from './model.js';
 import { buildModel, memorySource } from './weights.js';
 
 export type TensorMap = Map<string, { data: Float32Array; shape: number[] }>;
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(rand: () => number, n: number, std: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(rand(), 1e-12);
-    const v = rand();
-    const r = std * Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
+export { mulberry32 };
 
 export interface RandomInitOptions {
   seed?: number;
@@ -46,12 +25,12 @@ export function randomWeights(c: ModelConfig, options: RandomInitOptions = {}): 
   const std = options.std ?? 0.02;
   const noise = options.normNoise ?? 0;
   const m: TensorMap = new Map();
-  const mat = (name: string, rows: number, cols: number) => m.set(name, { data: normal(rand, rows * cols, std), shape: [rows, cols] });
+  const mat = (name: string, rows: number, cols: number) => m.set(name, { data: normals(rand, rows * cols, std), shape: [rows, cols] });
   const ones = (name: string, n: number) => {
-    const data = noise > 0 ? normal(rand, n, noise).map((x) => 1 + x) : new Float32Array(n).fill(1);
+    const data = noise > 0 ? normals(rand, n, noise).map((x) => 1 + x) : new Float32Array(n).fill(1);
     m.set(name, { data, shape: [n] });
   };
-  const bias = (name: string, n: number) => m.set(name, { data: noise > 0 ? normal(rand, n, noise) : new Float32Array(n), shape: [n] });
+  const bias = (name: string, n: number) => m.set(name, { data: noise > 0 ? normals(rand, n, noise) : new Float32Array(n), shape: [n] });
   const qDim = c.nHeads * c.headDim;
   const kvDim = c.nKvHeads * c.headDim;
   if (c.arch === 'llama') {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@memorize/tensor';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -26,17 +27,8 @@ const golden = JSON.parse(await readFile(join(modelDir, 'golden-public.json'), '
 const bin = await loadTokenizer(binPath);
 const hf = await loadTokenizer(join(hfDir, 'tokenizer.json'));
 
-/** mulberry32: a tiny seeded PRNG so the generated strings are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so the generated strings are the same on every run. */
+const prng = mulberry32;
 
 const HANDWRITTEN = [
   '', ' ', '  ', '\n', '\t', 'a', 'Once upon a time', ' Once upon a time', 'Once upon a time ',

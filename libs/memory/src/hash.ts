@@ -2,6 +2,7 @@
  * Fast seeded 32-bit hashing (murmur3 mixing) for shingles and entry assignment. Everything is unsigned
  * 32-bit arithmetic on numbers and TypedArrays: no strings, no allocation per hash.
  */
+import { mulberry32, normals } from '@memorize/tensor';
 
 /** murmur3's finaliser: a bijection on 32-bit integers with full avalanche. */
 export function fmix32(h: number): number {
@@ -44,27 +45,5 @@ export function entrySeeds(base: number, m: number): Uint32Array {
   return out;
 }
 
-/** mulberry32: a small seedable PRNG in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, normals };
 
-/** Standard normal samples (Box-Muller) from a uniform source. */
-export function normals(rand: () => number, n: number, std = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(rand(), 1e-12);
-    const v = rand();
-    const r = std * Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
