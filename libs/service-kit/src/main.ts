@@ -23,8 +23,18 @@ export async function runServiceMain(
   const logger = createLogger(name, config.logLevel);
   // A stray rejection must not take the whole service down with the calls in flight: log it and serve on.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  // Until the server installs its draining handlers, a SIGTERM (e.g. `stack down` during startup) just ends
+  // the process cleanly: nothing is in flight yet.
+  const duringStartup = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'stopped during startup');
+    process.exit(0);
+  };
+  process.once('SIGTERM', duringStartup);
+  process.once('SIGINT', duringStartup);
   try {
     const services = await build({ logger });
+    process.removeListener('SIGTERM', duringStartup);
+    process.removeListener('SIGINT', duringStartup);
     return await startService({ config, services, protoRoot, logger });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

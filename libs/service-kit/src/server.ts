@@ -71,19 +71,9 @@ export async function startService(options: StartOptions): Promise<RunningServic
     );
   }
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (error, bound) => {
-      if (error) reject(new Error(`cannot listen on ${config.host}:${config.port}: ${error.message}`));
-      else resolve(bound);
-    });
-  });
   const setServing = (s: ServingStatus): void => {
     for (const n of ['', ...names]) health.setStatus(n, s);
   };
-  setServing('SERVING');
-  const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ address, services: names }, 'listening');
-
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown'): Promise<void> => {
     stopping ??= new Promise<void>((resolve) => {
@@ -105,6 +95,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     return stopping;
   };
 
+  // Signals are handled before the port is bound, so a SIGTERM that arrives during startup still drains and
+  // exits 0 instead of killing the process.
   if (options.handleSignals !== false) {
     const onSignal = (signal: NodeJS.Signals): void => {
       void shutdown(signal).then(() => {
@@ -115,6 +107,16 @@ export async function startService(options: StartOptions): Promise<RunningServic
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) reject(new Error(`cannot listen on ${config.host}:${config.port}: ${error.message}`));
+      else resolve(bound);
+    });
+  });
+  setServing('SERVING');
+  const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ address, services: names }, 'listening');
 
   return { server, port, address, logger, setServing, shutdown, inFlight: () => tracker.size };
 }
