@@ -39,7 +39,14 @@ async function child(): Promise<void> {
   const { createHook } = await import('./mlp-hook.js');
   const hookModule = fileURLToPath(new URL('./mlp-hook.ts', import.meta.url));
   const workers = Number(process.env.BENCH_WORKERS ?? 2);
-  const choice = await initBackend({ logger: (l) => process.stderr.write(`${l}\n`) });
+  let choice: Awaited<ReturnType<typeof initBackend>>;
+  try {
+    choice = await initBackend({ logger: (l) => process.stderr.write(`${l}\n`) });
+  } catch (error) {
+    // An unavailable backend is a row of the report ("not available"), not a crash.
+    process.stderr.write(`   ${(error as Error).message}\n`);
+    process.exit(3);
+  }
   const models: [string, InstanceType<typeof lm.TransformerModel>][] = [
     ['stories260K', lm.loadModel(storiesBin)],
     ['llama-d256-L4', lm.randomModel(lm.llamaConfig({ dim: 256, nLayers: 4, nHeads: 8, hiddenDim: 688, vocabSize: 512, maxSeqLen: 512 }))],
