@@ -12,6 +12,8 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   stopTokens?: readonly number[];
   hooks?: ReadonlyMap<number, LayerHook>;
   docIds?: HookContext['docIds'];
+  /** Handed to hooks; default the prompt, so a mask taken from the prompt stays fixed while generating. */
+  rowContext?: HookContext['rowContext'];
   /**
    * Called with each generated token as soon as it is chosen (streaming). When it returns a promise the next
    * step waits for it (backpressure); throwing or rejecting stops generation.
@@ -43,7 +45,7 @@ export async function generate(model: TransformerModel, prompt: readonly number[
   const maxSeq = model.config.maxSeqLen;
   if (prompt.length > maxSeq) throw new InvalidArgumentError(`prompt of ${prompt.length} tokens exceeds the model's ${maxSeq}`, 'prompt');
   const cache = model.newCache();
-  const fwd = { cache, lastOnly: true, hooks: options.hooks, docIds: options.docIds };
+  const fwd = { cache, lastOnly: true, hooks: options.hooks, docIds: options.docIds, rowContext: options.rowContext ?? [prompt] };
   const tokens: number[] = [];
   try {
     if (options.maxNewTokens === 0) return { tokens, stopReason: 'max_new_tokens', seed: sampler.seed };

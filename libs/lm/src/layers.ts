@@ -20,7 +20,11 @@ export class FrozenLinear {
     this.fn = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const x = inputs[0] as tf.Tensor2D;
       const value = tf.fused.matMul({ a: x, b: this.w, bias: this.b }) as tf.Tensor2D;
-      return { value, gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, this.transposed()) };
+      // wasm's transposed matMul is several times slower than a plain one, so there a transposed copy of W is
+      // worth its memory; elsewhere (tensorflow/webgl) it would double the frozen weights' footprint.
+      const gradFunc = (dy: tf.Tensor) =>
+        tf.getBackend() === 'wasm' ? tf.matMul(dy as tf.Tensor2D, this.transposed()) : tf.matMul(dy as tf.Tensor2D, this.w, false, true);
+      return { value, gradFunc };
     }) as (x: tf.Tensor2D) => tf.Tensor2D;
   }
 

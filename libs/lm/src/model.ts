@@ -50,12 +50,19 @@ export interface HookContext {
   tokens: TokenRows;
   /** Token ids already in the KV cache before this chunk, [B][past] (empty rows without a cache). */
   pastTokens: TokenRows;
+  /** 1 for real cached tokens, 0 for cached padding, [B][past] (aligned with pastTokens). */
+  pastAttentionMask: TokenRows;
   /** Absolute position of each token, [B][T]. */
   positions: TokenRows;
   /** 1 for real tokens, 0 for padding, [B][T]. */
   attentionMask: TokenRows;
   /** Caller-supplied per-row document ids (passed through untouched). */
   docIds?: readonly (string | number | undefined)[];
+  /**
+   * Caller-supplied per-row context tokens (passed through untouched): what a row's prompt is, independent
+   * of the continuation being scored or generated, e.g. for a memory whose mask comes from the prompt.
+   */
+  rowContext?: readonly (readonly number[] | undefined)[];
 }
 
 /** Transforms the residual stream after a block; must return a tensor of the same shape. */
@@ -67,6 +74,7 @@ export interface ForwardOptions {
   /** [B][T], 1 = real token, 0 = padding. Default: all ones. */
   attentionMask?: TokenRows;
   docIds?: readonly (string | number | undefined)[];
+  rowContext?: HookContext['rowContext'];
   /** When given, keys/values of this call are appended to it and attention also covers its contents. */
   cache?: KVCache;
   /** Compute the output only at the last position of each row (generation). */
@@ -230,7 +238,7 @@ export class TransformerModel {
     if (cache && cache.length > 0 && cache.batchSize !== b) {
       throw new InvalidArgumentError(`cache holds ${cache.batchSize} rows, got ${b}`, 'cache');
     }
-    const pastMask: TokenRows = cache && cache.length > 0 ? cache.mask : tokens.map(() => []);
+    const pastMask: TokenRows = cache && cache.length > 0 ? cache.mask.map((r) => [...r]) : tokens.map(() => []);
     // Copies: the cache's rows grow after this call, while hooks may keep their context.
     const pastTokens: TokenRows = cache && cache.length > 0 ? cache.tokens.map((r) => [...r]) : tokens.map(() => []);
     const pastLen = pastMask[0]?.length ?? 0;
@@ -268,7 +276,7 @@ export class TransformerModel {
         const hook = hooks?.get(layer);
         if (hook) {
           const ctx: HookContext = {
-            layer, batchSize: b, seqLen: t, tokens, pastTokens, positions, attentionMask: chunkMask, docIds: options.docIds,
+            layer, batchSize: b, seqLen: t, tokens, pastTokens, pastAttentionMask: pastMask, positions, attentionMask: chunkMask, docIds: options.docIds, rowContext: options.rowContext,
           };
           const out = hook(h, ctx);
           if (out.shape.length !== 3 || out.shape.some((d, i) => d !== h.shape[i])) {

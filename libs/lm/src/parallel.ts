@@ -127,6 +127,7 @@ interface Pending {
 class WorkerHandle {
   private next = 0;
   private readonly pending = new Map<number, Pending>();
+  private exited: Error | undefined;
   constructor(readonly worker: Worker) {
     worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
       const p = this.pending.get(m.id);
@@ -135,12 +136,19 @@ class WorkerHandle {
       if (m.ok) p.resolve(m.result);
       else p.reject(new Error(`parallel worker: ${m.error}`));
     });
-    worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+    worker.on('error', (e) => this.failAll(e));
+    // A worker that dies (or is terminated) settles every pending call instead of leaving it hanging.
+    worker.on('exit', (code) => {
+      this.exited = new Error(`parallel worker exited (code ${code})`);
+      this.failAll(this.exited);
     });
   }
+  private failAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
   call<T>(req: Request): Promise<T> {
+    if (this.exited) return Promise.reject(this.exited);
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -182,9 +190,6 @@ export class ParallelModel {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('workers must be a positive integer', 'workers');
     const snapshot = snapshotModel(model);
     const url = workerUrl();
-    // Workers inherit execArgv; TypeScript sources additionally need tsx's loader.
-    const execArgv = [...process.execArgv];
-    if (url.pathname.endsWith('.ts') && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx');
     const handles = Array.from({ length: n }, () => new WorkerHandle(new Worker(url)));
     const pm = new ParallelModel(model.config, handles);
     try {

@@ -53,6 +53,8 @@ export interface ScoreOptions {
   hooks?: ReadonlyMap<number, LayerHook>;
   /** One per request, handed to hooks. */
   docIds?: HookContext['docIds'];
+  /** One per request, handed to hooks (default: each request's context, so a mask taken from the prompt is the same for every candidate continuation). */
+  rowContext?: HookContext['rowContext'];
   /** Token used for padding (never attended to, default 0). */
   padId?: number;
 }
@@ -105,6 +107,7 @@ export async function scoreContinuations(
         attentionMask: mask,
         hooks: options.hooks,
         docIds: options.docIds ? batch.map((p) => options.docIds![p.index]) : undefined,
+        rowContext: batch.map((p) => options.rowContext?.[p.index] ?? requests[p.index].context),
       });
       return [targetLogProbs(logits, targets), tf.argMax(logits, -1)];
     });
@@ -133,6 +136,7 @@ export interface DocumentLossOptions {
   targetMask?: TokenRows;
   hooks?: ReadonlyMap<number, LayerHook>;
   docIds?: HookContext['docIds'];
+  rowContext?: HookContext['rowContext'];
 }
 
 export interface DocumentLoss {
@@ -165,6 +169,7 @@ export function documentLoss(model: TransformerModel, tokens: TokenRows, options
       attentionMask: mask.map((row) => row.slice(0, -1)),
       hooks: options.hooks,
       docIds: options.docIds,
+      rowContext: options.rowContext,
     });
     const logp = targetLogProbs(logits, tokens.map((row) => row.slice(1)));
     const w = tf.tensor2d(weights.flat(), [b, t - 1]);

@@ -51,8 +51,17 @@ test('hooks run after the named block and see per-row context', async () => {
   const ctxs: HookContext[] = [];
   model.forward([[rows[1][0]]], { cache, hooks: new Map([[0, (h: tf.Tensor3D, c: HookContext) => (ctxs.push(c), h)]]) }).dispose();
   assert.deepEqual(ctxs[0].pastTokens, [rows[0]]);
+  assert.deepEqual(ctxs[0].pastAttentionMask, [[1, 1, 1, 1, 1, 1]]);
   assert.deepEqual(ctxs[0].positions, [[6]]);
   cache.dispose();
+  // Cached padding is visible to hooks, so they can ignore it.
+  const padded = model.newCache();
+  model.forward([[0, 0, ...rows[0].slice(0, 4)]], { cache: padded, attentionMask: [[0, 0, 1, 1, 1, 1]] }).dispose();
+  const later: HookContext[] = [];
+  model.forward([[rows[0][4]]], { cache: padded, rowContext: [[7, 8]], hooks: new Map([[0, (h: tf.Tensor3D, c: HookContext) => (later.push(c), h)]]) }).dispose();
+  assert.deepEqual(later[0].pastAttentionMask, [[0, 0, 1, 1, 1, 1]]);
+  assert.deepEqual(later[0].rowContext, [[7, 8]], 'rowContext is passed through untouched');
+  padded.dispose();
   assert.throws(() => model.forward(rows, { hooks: new Map([[model.config.nLayers, (h: tf.Tensor3D) => h]]) }), /hook layer/);
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, SafetensorsReader, writeSafetensors } from '@memorize/tensor';
-import { loadModel, llama2cLayout, type TensorMap } from '@memorize/lm';
+import { configFromHf, loadModel, llama2cLayout, type TensorMap } from '@memorize/lm';
 import { backend, golden, maxAbsDiff, storiesBin, storiesHf, tempDir, values } from './helpers.js';
 
 const tokens = [golden().token_ids.slice(0, 16)];
@@ -137,4 +137,12 @@ test('F16 and BF16 checkpoints are widened to float32 on load', async () => {
     assert.ok(maxAbsDiff(got, want) < tol, `${dtype}: max diff ${maxAbsDiff(got, want)}`);
     assert.notEqual(m.fingerprint, ref.fingerprint);
   }
+});
+
+test('config.json special token ids: a number, a list (first is primary), or null (default)', () => {
+  const base = JSON.parse(readFileSync(join(storiesHf, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(configFromHf({ ...base, eos_token_id: [7, 9] }).eosId, 7);
+  assert.equal(configFromHf({ ...base, bos_token_id: null }).bosId, 1);
+  assert.equal(configFromHf({ ...base, eos_token_id: 5 }).eosId, 5);
+  assert.throws(() => configFromHf({ ...base, eos_token_id: 'x' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'eos_token_id');
 });

@@ -91,6 +91,9 @@ export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHea
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== 'string'))) {
+        throw new InvalidArgumentError(`${path}: __metadata__ must map strings to strings`, '__metadata__');
+      }
       metadata = (raw ?? {}) as Record<string, string>;
       continue;
     }
@@ -121,6 +124,14 @@ export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHea
       );
     }
     tensors.set(name, { name, dtype, shape, offset: dataStart + begin, byteLength: end - begin });
+  }
+  // Tensors must not share bytes: overlapping ranges mean a corrupt or hand-crafted file.
+  const ranges = [...tensors.values()].filter((e) => e.byteLength > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1];
+    if (ranges[i].offset < prev.offset + prev.byteLength) {
+      throw new InvalidArgumentError(`${path}: tensors "${prev.name}" and "${ranges[i].name}" overlap in the data section`, ranges[i].name);
+    }
   }
   return { path, tensors, metadata, dataStart, fileSize };
 }
@@ -221,6 +232,11 @@ export interface TensorToWrite {
   data: Float32Array | Int32Array | Uint8Array;
 }
 
+/** writeSync may write less than asked (large buffers): loop until every byte is on disk. */
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
 /**
  * Writes tensors (in the order given, with 8-byte aligned header padding as the reference writer does)
  * and optional string metadata to `path` atomically.
@@ -241,7 +257,11 @@ export function writeSafetensors(
   let offset = 0;
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new InvalidArgumentError('"__metadata__" is not a valid tensor name', name);
-    const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : t.data instanceof Uint8Array ? 'U8' : 'F32');
+    const actual = t.data instanceof Int32Array ? 'I32' : t.data instanceof Uint8Array ? 'U8' : 'F32';
+    if (t.dtype !== undefined && t.dtype !== actual) {
+      throw new InvalidArgumentError(`tensor "${name}": dtype ${t.dtype} does not match its ${t.data.constructor.name}`, name);
+    }
+    const dtype = actual;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
       throw new InvalidArgumentError(`tensor "${name}": shape [${t.shape.join(',')}] needs ${count} values, got ${t.data.length}`, name);
@@ -258,9 +278,9 @@ export function writeSafetensors(
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, len);
-    writeSync(fd, headerBytes);
-    for (const [, t] of entries) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    writeFully(fd, len);
+    writeFully(fd, headerBytes);
+    for (const [, t] of entries) writeFully(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);

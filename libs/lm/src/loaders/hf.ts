@@ -18,6 +18,18 @@ function num(cfg: Json, key: string, fallback?: number): number {
   throw new InvalidArgumentError(`config.json: missing numeric field "${key}"`, key);
 }
 
+/**
+ * A special token id from config.json: a number, a list (Llama-3 and chat models list several EOS ids; the
+ * first is the primary one), or null/absent (the fallback).
+ */
+function tokenId(cfg: Json, key: string, fallback: number): number {
+  const v = cfg[key];
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v) && typeof v[0] === 'number') return v[0];
+  if (v === null || v === undefined) return fallback;
+  throw new InvalidArgumentError(`config.json: "${key}" must be a token id or a list of them`, key);
+}
+
 function hiddenAct(value: unknown): HiddenAct {
   switch (value) {
     case 'silu':
@@ -50,8 +62,8 @@ export function configFromHf(cfg: Json): ModelConfig {
     hiddenDim: num(cfg, 'intermediate_size'),
     vocabSize: num(cfg, 'vocab_size'),
     maxSeqLen: num(cfg, 'max_position_embeddings', 2048),
-    bosId: num(cfg, 'bos_token_id', 1),
-    eosId: num(cfg, 'eos_token_id', 2),
+    bosId: tokenId(cfg, 'bos_token_id', 1),
+    eosId: tokenId(cfg, 'eos_token_id', 2),
   };
   if (modelType === 'llama' || modelType === 'mistral' || modelType === 'qwen2') {
     const scaling = cfg.rope_scaling;
