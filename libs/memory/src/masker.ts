@@ -12,8 +12,11 @@ import type { ParameterMap } from './mlp.js';
 export type RowMaskRequest =
   /** The corpus document's mask (oracle). */
   | { source: 'oracle'; document: number }
-  /** Mask from the row's own real tokens (dim: its shingle set; token: per position). */
-  | { source: 'context'; tokens: readonly number[] }
+  /**
+   * Mask from the row's own real tokens (dim: their shingle set; token: per position). `chunkMask` marks
+   * the chunk's real positions (token mode); `tokens` are the real tokens, cached ones first.
+   */
+  | { source: 'context'; tokens: readonly number[]; chunkMask: readonly number[] }
   /** All entries on. */
   | { source: 'all' }
   /** No entry on: the text is no corpus document. */
@@ -49,7 +52,7 @@ export interface SetMaskerSpec {
    * token mode: writes the 0/1 mask of each of the last `t` positions of `tokens` into out[i * m + j].
    * Absent = the kind has no token mode.
    */
-  positionMask?: (tokens: readonly number[], t: number, out: Float32Array, offset: number) => void;
+  positionMask?: (tokens: readonly number[], chunkMask: readonly number[], out: Float32Array, offset: number) => void;
   metadata: Record<string, string>;
 }
 
@@ -83,7 +86,7 @@ export class SetMasker implements Masker {
       } else if (this.spec.mode === 'token') {
         // Token mode needs no document: each position's mask comes from the shingle ending there.
         if (row.source !== 'context') throw new InvalidArgumentError(`${this.spec.kind} token mode takes its mask from the tokens`, 'maskSource');
-        this.spec.positionMask!(row.tokens, t, out, offset);
+        this.spec.positionMask!(row.tokens, row.chunkMask, out, offset);
       } else if (row.source === 'oracle') {
         const set = this.spec.sets[row.document];
         if (!set) throw new InvalidArgumentError(`document ${row.document} outside [0, ${this.spec.sets.length})`, 'documentIndex');

@@ -55,7 +55,8 @@ export function transpose2d(data: Float32Array, rows: number, cols: number): Flo
 function param(data: Float32Array, fileShape: number[], transposed = false): NamedParameter {
   const shape = transposed ? [fileShape[1], fileShape[0]] : fileShape;
   const values = transposed ? transpose2d(data, fileShape[0], fileShape[1]) : data;
-  return { variable: tf.variable(tf.tensor(values, shape), true), fileShape, transposed };
+  // Inside tidy: the initial tensor would otherwise outlive the variable's dispose().
+  return { variable: tf.tidy(() => tf.variable(tf.tensor(values, shape), true)), fileShape, transposed };
 }
 
 /** Builds a parameter from file data (PyTorch layout), transposing matrices into the runtime layout. */

@@ -97,9 +97,13 @@ export class MemoryModule {
         if (docId === undefined) throw new InvalidArgumentError(`row ${r}: mask source oracle needs a document id`, 'docIds');
         out.push({ source: 'oracle', document: this.documentIndex(docId) });
       } else {
-        // Context (and every token-mode row): the row's real tokens, cached ones first.
+        // Context (and every token-mode row): the row's real tokens, cached ones first, padding removed.
+        const past = ctx.pastTokens[r].filter((_, i) => ctx.pastAttentionMask?.[r]?.[i] !== 0);
         const chunk = ctx.tokens[r].filter((_, i) => ctx.attentionMask[r][i] !== 0);
-        out.push({ source: 'context', tokens: [...ctx.pastTokens[r], ...chunk] });
+        // In dim mode the set comes from the row's prompt when the caller gives one (scoring, generation),
+        // so every candidate continuation and every generated step sees the same mask.
+        const prompt = this.config.mode === 'dim' ? ctx.rowContext?.[r] : undefined;
+        out.push({ source: 'context', tokens: prompt ?? [...past, ...chunk], chunkMask: ctx.attentionMask[r] });
       }
     }
     return out;
@@ -112,10 +116,18 @@ export class MemoryModule {
     }
     let mask: tf.Tensor3D | undefined;
     if (this.masker) {
-      mask = this.masker.mask(this.rowRequests(ctx, options), ctx);
+      const requests = this.rowRequests(ctx, options);
+      mask = this.masker.mask(requests, ctx);
       const alpha = this.config.alpha;
-      // Soft mask k = 1 - alpha (1 - mask); alpha = 1 leaves the mask untouched (bitwise).
-      if (alpha !== 1) mask = tf.sub(1, tf.mul(alpha, tf.sub(1, mask))) as tf.Tensor3D;
+      // Soft mask k = 1 - alpha (1 - mask); alpha = 1 leaves the mask untouched (bitwise). The bias softens a
+      // document's set only: 'all' and 'none' rows keep their literal meaning (every entry / no entry on).
+      if (alpha !== 1) {
+        const soft = tf.sub(1, tf.mul(alpha, tf.sub(1, mask))) as tf.Tensor3D;
+        const literal = requests.map((r) => r.source === 'all' || r.source === 'none');
+        mask = literal.some(Boolean)
+          ? (tf.where(tf.tensor3d(literal, [literal.length, 1, 1], 'bool'), mask, soft) as tf.Tensor3D)
+          : soft;
+      }
     }
     return applyMlp(h, this.mlp, this.shape, this.config.gelu, mask);
   }

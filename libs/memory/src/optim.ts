@@ -42,8 +42,9 @@ export class AdamW {
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.05;
     for (const [name, x] of variables) {
-      this.m.set(name, tf.variable(tf.zerosLike(x), false));
-      this.v.set(name, tf.variable(tf.zerosLike(x), false));
+      // Inside tidy: the zeros a variable is made from would otherwise outlive the variable's dispose().
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
     }
   }
 
@@ -81,7 +82,7 @@ export class AdamW {
       for (const [name, x] of map) {
         const data = state[which].get(name);
         if (!data || data.length !== x.size) throw new InvalidArgumentError(`optimizer state lacks ${which} of "${name}" (size ${x.size})`, name);
-        x.assign(tf.tensor(data, x.shape));
+        tf.tidy(() => x.assign(tf.tensor(data, x.shape)));
       }
     }
     this.t = state.step;
@@ -94,8 +95,11 @@ export class AdamW {
 
 /** Global L2 norm of gradients (sqrt of the sum of squared norms). */
 export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
-  let sum = 0;
-  for (const g of grads.values()) sum += tf.tidy(() => tf.sum(tf.square(g))).dataSync()[0];
+  if (grads.size === 0) return 0;
+  // One reduction and one read for all gradients, disposed after reading.
+  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const sum = total.dataSync()[0];
+  total.dispose();
   return Math.sqrt(sum);
 }
 

@@ -42,6 +42,19 @@ test('dlp: disjoint contiguous ranges proportional to length, each at least one 
   const all = s.flatMap((x) => [...x]);
   assert.equal(new Set(all).size, all.length, 'disjoint');
   assert.deepEqual(all, Array.from({ length: 40 }, (_, j) => j), 'contiguous cover in corpus order');
+  // Very short documents still get an entry of their own, taken from the longest: still disjoint.
+  assert.deepEqual(dlpEntrySets([1, 1000, 1], 4).map((x) => [...x]), [[0], [1, 2], [3]]);
+  const skewed = dlpEntrySets([5, 5, 200, 5, 5], 8);
+  assert.deepEqual(skewed.map((x) => x.length), [1, 1, 4, 1, 1]);
+  assert.deepEqual(skewed.flatMap((x) => [...x]), Array.from({ length: 8 }, (_, j) => j));
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 1 + (trial % 17);
+    const m = n + ((trial * 7) % 40);
+    const sets = dlpEntrySets(Array.from({ length: n }, (_, i) => ((i * 37 + trial * 11) % 300) + (i % 3 === 0 ? 1 : 0)), m);
+    const flat = sets.flatMap((x) => [...x]);
+    assert.deepEqual(flat, Array.from({ length: m }, (_, j) => j), `n ${n} m ${m}: disjoint, contiguous, covering`);
+    assert.ok(sets.every((x) => x.length >= 1));
+  }
   // More documents than entries: every document still has one entry.
   assert.ok(dlpEntrySets(new Array(10).fill(5), 4).every((x) => x.length === 1));
 });
@@ -70,7 +83,7 @@ test('token mode: a position with a single-shingle context gets that shingle\'s 
   const h = minHashParams(0, 32, 2, 0.3);
   const tokens = [5, 9, 12, 9, 5];
   const out = new Float32Array(tokens.length * 32);
-  writePositionMask(tokens, tokens.length, out, 0, h);
+  writePositionMask(tokens, tokens.map(() => 1), out, 0, h);
   for (let t = 1; t < tokens.length; t++) {
     const expected = simsetEntrySet(tokens.slice(t - 1, t + 1), h);
     const got = [...out.subarray(t * 32, (t + 1) * 32)].flatMap((v, j) => (v ? [j] : []));

@@ -98,6 +98,7 @@ function applyWith(memory: MemoryModule, h: tf.Tensor3D, rows: number[][], maskS
     seqLen: t,
     tokens: rows,
     pastTokens: rows.map(() => []),
+    pastAttentionMask: rows.map(() => []),
     positions: rows.map((r) => r.map((_, i) => i)),
     attentionMask: rows.map((r) => r.map(() => 1)),
   };

@@ -2,22 +2,13 @@
 import type { ResolvedMemoryConfig } from '../../config.js';
 import type { KindDefinition } from '../../kind.js';
 import { parseEntrySets, SetMasker } from '../../masker.js';
-import { minHashParams, resolveSetProbability, simsetEntrySet, writePositionMask } from '../simset/entries.js';
+import { minHashParams, resolveSetProbability, simsetEntrySet } from '../simset/entries.js';
 import { storedSetProbability } from '../simset/module.js';
 import { randomModes, validateRandomConfig } from './config.js';
 import { randomEntrySets } from './entries.js';
 
 function masker(c: ResolvedMemoryConfig, p: number, sets: Uint32Array[]): SetMasker {
-  // Token mode hashes with its own family ('random'), unrelated to simset's.
-  const tokenHash = minHashParams(c.seed, c.entries, c.shingleK, p, 'random');
-  return new SetMasker({
-    kind: 'random',
-    m: c.entries,
-    mode: c.mode,
-    sets,
-    positionMask: (tokens, t, out, offset) => writePositionMask(tokens, t, out, offset, tokenHash),
-    metadata: { set_probability: String(p) },
-  });
+  return new SetMasker({ kind: 'random', m: c.entries, mode: c.mode, sets, metadata: { set_probability: String(p) } });
 }
 
 export const randomKind: KindDefinition = {

@@ -71,15 +71,26 @@ export function simsetEntrySet(tokens: readonly number[], h: MinHashParams): Uin
   return minHashEntrySet(shingleSetHashes(tokens, h.k), h);
 }
 
-/** Token mode: 0/1 mask of each of the last t positions of `tokens`, from the shingle ending there. */
-export function writePositionMask(tokens: readonly number[], t: number, out: Float32Array, offset: number, h: MinHashParams): void {
+/**
+ * Token mode: the 0/1 mask of each chunk position, from the shingle of real tokens ending there. `tokens`
+ * holds the row's real tokens (cached ones first, padding removed); `chunkMask` marks which of the chunk's
+ * positions are real (1) or padding (0). Real positions take the last real tokens in order, wherever the
+ * padding sits (left, right or in the cache); padding positions keep a mask of zeros.
+ */
+export function writePositionMask(
+  tokens: readonly number[],
+  chunkMask: readonly number[],
+  out: Float32Array,
+  offset: number,
+  h: MinHashParams,
+): void {
   const hashes = positionShingleHashes(tokens, h.k);
   const threshold = h.p * TWO_32;
-  const first = hashes.length - t;
-  for (let i = 0; i < t; i++) {
-    const pos = first + i;
-    if (pos < 0) continue; // more positions than real tokens: padding, mask stays 0
-    const s = hashes[pos];
+  const realInChunk = chunkMask.reduce((a, v) => a + (v ? 1 : 0), 0);
+  let pos = hashes.length - realInChunk;
+  for (let i = 0; i < chunkMask.length; i++) {
+    if (!chunkMask[i]) continue;
+    const s = hashes[pos++];
     const row = offset + i * h.m;
     for (let j = 0; j < h.m; j++) if (fmix32((s ^ h.gateSeeds[j]) >>> 0) < threshold) out[row + j] = 1;
   }

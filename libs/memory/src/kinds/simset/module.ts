@@ -13,7 +13,7 @@ function masker(c: ResolvedMemoryConfig, h: MinHashParams, sets: Uint32Array[]):
     mode: c.mode,
     sets,
     contextSet: (tokens) => simsetEntrySet(tokens, h),
-    positionMask: (tokens, t, out, offset) => writePositionMask(tokens, t, out, offset, h),
+    positionMask: (tokens, chunkMask, out, offset) => writePositionMask(tokens, chunkMask, out, offset, h),
     metadata: { set_probability: String(h.p) },
   });
 }
