@@ -1,11 +1,17 @@
+/**
+ * Profiles one workload of bench:lm: wall and CPU time per iteration, per-kernel times with `prof`.
+ * Run: node --import tsx bench/lm/profile.ts d256|stories fwd|bwd [prof]
+ */
+import { fileURLToPath } from 'node:url';
 import { initBackend, tf, matMul2d } from '@memorize/tensor';
 import * as lm from '@memorize/lm';
+const storiesBin = fileURLToPath(new URL('../../../shared/models/stories260K/stories260K.bin', import.meta.url));
 await initBackend({ prefer: 'wasm', logger: () => {} });
 const which = process.argv[2] ?? 'd256';
 const mode = process.argv[3] ?? 'fwd';
 const model = which === 'd256'
   ? lm.randomModel(lm.llamaConfig({ dim: 256, nLayers: 4, nHeads: 8, hiddenDim: 688, vocabSize: 512, maxSeqLen: 512 }))
-  : lm.loadModel('/work/shared/models/stories260K/stories260K.bin');
+  : lm.loadModel(storiesBin);
 const rand = lm.mulberry32(2);
 const V = model.config.vocabSize, d = model.config.dim;
 const tokens = Array.from({ length: 4 }, () => Array.from({ length: 256 }, () => Math.floor(rand() * V)));
