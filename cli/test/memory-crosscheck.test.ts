@@ -1,5 +1,5 @@
 /**
- * Cross-check against an independent implementation: libs/memory/test/torch_memory_loss.py computes, in
+ * Cross-check against an independent implementation: cli/test/torch_memory_loss.py computes, in
  * PyTorch (Debian's python3-torch, float32), a from-scratch Llama forward of stories260K (HF safetensors)
  * with an unstructured memory after block 3, the mean next-token cross-entropy and the gradient norm of every
  * memory tensor. `memorize memory loss --grad` (computeMemoryLoss) must agree within 1e-4 relative.
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { loadModel } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { createMemoryFor, saveMemory, type GeluVariant } from '@memorize/memory';
-import { computeMemoryLoss } from '../../../cli/src/commands/memory.js';
-import { backend, relDiff, storiesHf, tempDir } from './helpers.js';
+import { computeMemoryLoss } from '../src/commands/memory.js';
+import { backend, relDiff, storiesHf, tempDir } from '../../libs/memory/test/helpers.js';
 
 const script = join(import.meta.dirname, 'torch_memory_loss.py');
 const TOKENS = [1, 403, 407, 261, 378, 429, 259, 271, 365, 275, 360, 396, 282, 419, 261, 471, 290, 345, 260, 302, 267, 350, 269, 413, 272, 260, 426, 46];
