@@ -43,6 +43,13 @@ export interface MemoryConfig {
   gateInit?: number;
   /** Initialise W_down and b_down to zero (LoRA-style): without LayerNorm the untrained memory adds 0. Default false. */
   zeroInitDown?: boolean;
+  /**
+   * Initialise every b_up entry to this value instead of the reference U(-1/sqrt(d), 1/sqrt(d)) draw. Negative
+   * (e.g. -1.5) starts GELU(W_up h + b_up) near 0 for every input, so an entry fires only where training moved
+   * its key towards the input: sparse, content-addressed entries. null/unset = the reference init. Proto
+   * `optional double up_bias_init` (0 is a real value).
+   */
+  upBiasInit?: number | null;
   /** Default 'erf' (exact GELU). */
   gelu?: GeluVariant;
   /** simset: threshold p in (0, 1]; 0/unset = mean set size matches dlp's. */
@@ -71,6 +78,7 @@ export const MEMORY_DEFAULTS: Omit<ResolvedMemoryConfig, 'kind' | 'layer'> = {
   gate: true,
   gateInit: 1,
   zeroInitDown: false,
+  upBiasInit: null,
   gelu: 'erf',
   setProbability: 0,
   keyDim: 64,
@@ -109,6 +117,8 @@ export function resolveMemoryConfig(c: MemoryConfig, nLayers?: number): Resolved
   }
   const gateInit = c.gateInit ?? MEMORY_DEFAULTS.gateInit;
   if (!Number.isFinite(gateInit)) throw new InvalidArgumentError(`gateInit must be finite, got ${gateInit}`, 'gateInit');
+  const upBiasInit = c.upBiasInit ?? null;
+  if (upBiasInit !== null && !Number.isFinite(upBiasInit)) throw new InvalidArgumentError(`upBiasInit must be finite, got ${upBiasInit}`, 'upBiasInit');
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError(`seed must be a non-negative integer, got ${seed}`, 'seed');
   const guidanceWeight = c.guidanceWeight ?? MEMORY_DEFAULTS.guidanceWeight;
@@ -127,6 +137,7 @@ export function resolveMemoryConfig(c: MemoryConfig, nLayers?: number): Resolved
     gate: c.gate ?? MEMORY_DEFAULTS.gate,
     gateInit,
     zeroInitDown: c.zeroInitDown ?? MEMORY_DEFAULTS.zeroInitDown,
+    upBiasInit,
     gelu: oneOf(pick('gelu'), 'gelu', ['erf', 'tanh']),
     setProbability,
     keyDim: int(pick('keyDim'), 'keyDim', 1, 65536),

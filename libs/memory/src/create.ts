@@ -41,6 +41,7 @@ export function createMemory(config: MemoryConfig, options: CreateMemoryOptions)
   const mlp = initMlp({ d: options.dim, m: c.entries, layerNorm: c.layerNorm, gate: c.gate }, deriveSeed(c.seed, 'mlp/init'), {
     gateInit: c.gateInit,
     zeroInitDown: c.zeroInitDown,
+    upBiasInit: c.upBiasInit,
   });
   const masker = def.createMasker?.(c, documents);
   const infos = documents.map((d, i) => ({ id: d.id ?? String(i), length: d.tokens.length }));

@@ -2,7 +2,7 @@
  * Memory files: safetensors holding the memory's tensors under PyTorch names (up.weight [m, d], up.bias [m],
  * down.weight [d, m], down.bias [d], ln.weight [d], ln.bias [d], gate [1]; document-wise kinds add theirs),
  * and in __metadata__ (strings; structured values JSON-encoded): format, kind, layer, d, m, mode, k, alpha,
- * seeds, gelu, layer_norm, gate, gate_init, zero_init_down, the full config, documents, per-document entry sets (set kinds) and the
+ * seeds, gelu, layer_norm, gate, gate_init, zero_init_down, up_bias_init ('' = reference), the full config, documents, per-document entry sets (set kinds) and the
  * base model's fingerprint. Written atomically by writeSafetensors (temp file + rename).
  */
 import { FailedPreconditionError, InvalidArgumentError, SafetensorsReader, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
@@ -45,6 +45,7 @@ export function memoryMetadata(memory: MemoryModule): Record<string, string> {
     gate: String(c.gate),
     gate_init: String(c.gateInit),
     zero_init_down: String(c.zeroInitDown),
+    up_bias_init: c.upBiasInit === null ? '' : String(c.upBiasInit),
     seeds: JSON.stringify(derivedSeeds(c)),
     config: JSON.stringify(c),
     documents: JSON.stringify(memory.documents),

@@ -11,6 +11,7 @@ export * from './file.js';
 export * from './losses.js';
 export * from './optim.js';
 export * from './trainer.js';
+export * from './anchors.js';
 export * from './stats.js';
 export { dlpEntrySets, dlpMeanSetSize } from './kinds/dlp/entries.js';
 export { minHashParams, minHashEntrySet, simsetEntrySet, resolveSetProbability, writePositionMask, type MinHashParams } from './kinds/simset/entries.js';

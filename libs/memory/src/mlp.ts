@@ -26,6 +26,8 @@ export interface MlpInit {
   gateInit?: number;
   /** W_down and b_down start at zero (default false). */
   zeroInitDown?: boolean;
+  /** Every b_up entry starts at this value (default: the reference uniform draw). */
+  upBiasInit?: number | null;
 }
 
 /** A named parameter: runtime variable plus how it maps to the PyTorch-layout tensor. */
@@ -73,14 +75,17 @@ export function parameterToFile(p: NamedParameter): Float32Array {
 
 /**
  * Fresh MLP parameters, deterministic in the seed. The random stream is drawn identically whatever `init`
- * says, so zeroInitDown changes only the down projection (up.* stay the reference draws).
+ * says, so zeroInitDown changes only the down projection and upBiasInit only b_up (the rest stay the
+ * reference draws).
  */
 export function initMlp(shape: MlpShape, seed: number, init: MlpInit = {}): ParameterMap {
   const { d, m } = shape;
   const rand = mulberry32(seed);
   const map: ParameterMap = new Map();
   map.set('up.weight', param(uniform(rand, m * d, 1 / Math.sqrt(d)), [m, d], true));
-  map.set('up.bias', param(uniform(rand, m, 1 / Math.sqrt(d)), [m]));
+  const upBias = uniform(rand, m, 1 / Math.sqrt(d));
+  if (init.upBiasInit !== undefined && init.upBiasInit !== null) upBias.fill(init.upBiasInit);
+  map.set('up.bias', param(upBias, [m]));
   const downWeight = uniform(rand, d * m, 1 / Math.sqrt(m));
   const downBias = uniform(rand, d, 1 / Math.sqrt(m));
   if (init.zeroInitDown) {

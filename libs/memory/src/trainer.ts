@@ -2,12 +2,14 @@
  * MemoryTrainer: one optimizer step at a time over batches of document rows, base model frozen (only the
  * memory's variables are handed to the tape and the optimizer). doc-key trains with the guidance loss.
  * Optimizer state can be read and restored (resume), or saved next to a memory file as safetensors.
+ * Optional anchor term: + anchorWeight * KL(base || base + memory) averaged over the anchor rows' positions
+ * (e.g. samples of the base model, anchors.ts), so an always-on memory learns to leave typical text alone.
  */
 import type { TransformerModel } from '@memorize/lm';
 import { InvalidArgumentError, SafetensorsReader, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
 import { documentKey, randomKey } from './kinds/doc-key/entries.js';
-import { guidanceLoss, lmLoss, type TrainingRow } from './losses.js';
-import type { MemoryModule } from './module.js';
+import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
+import { memoryHooks, type MemoryModule } from './module.js';
 import { deriveSeed, mulberry32 } from './hash.js';
 import { AdamW, clipByGlobalNorm, type AdamWOptions, type AdamWState } from './optim.js';
 
@@ -16,10 +18,25 @@ export interface TrainerOptions extends AdamWOptions {
   gradClip?: number;
   /** doc-key negatives: another corpus document's key (default when there are two or more) or a fresh random key. */
   negativeKey?: 'other' | 'random';
+  /** Token rows (BOS included) the memory should leave unchanged; used when anchorWeight > 0. */
+  anchors?: readonly (readonly number[])[];
+  /** Weight of the mean per-position KL(base || base + memory) on the anchors. Default 0 (off). */
+  anchorWeight?: number;
+}
+
+/** The anchors' base-model next-token distributions, computed once (the base model is frozen). */
+interface AnchorTargets {
+  inputs: number[][];
+  attentionMask: number[][];
+  baseLogp: tf.Tensor3D;
+  baseP: tf.Tensor3D;
+  /** [B, T] 1 for counted positions. */
+  weights: tf.Tensor2D;
+  positions: number;
 }
 
 export interface StepResult {
-  /** The optimised loss (lmLoss plus doc-key's guidance term). */
+  /** The optimised loss (lmLoss plus doc-key's guidance term and the anchor term). */
   loss: number;
   /** Mean next-token cross-entropy of the batch with its own masks. */
   lmLoss: number;
@@ -35,6 +52,8 @@ export class MemoryTrainer {
   readonly optimizer: AdamW;
   readonly gradClip: number;
   readonly negativeKey: 'other' | 'random';
+  readonly anchorWeight: number;
+  private readonly anchorTargets: AnchorTargets | undefined;
   private readonly byVariable = new Map<string, string>();
 
   constructor(
@@ -51,6 +70,41 @@ export class MemoryTrainer {
     this.optimizer = new AdamW(vars, { weightDecay: 0.05, ...options });
     this.gradClip = options.gradClip ?? 10;
     this.negativeKey = options.negativeKey ?? (memory.documents.length > 1 ? 'other' : 'random');
+    this.anchorWeight = options.anchorWeight ?? 0;
+    if (!(this.anchorWeight >= 0) || !Number.isFinite(this.anchorWeight)) {
+      throw new InvalidArgumentError(`anchorWeight must be a finite number >= 0, got ${this.anchorWeight}`, 'anchorWeight');
+    }
+    if (this.anchorWeight > 0) {
+      if (!options.anchors || options.anchors.length === 0) throw new InvalidArgumentError('anchorWeight > 0 needs anchor rows', 'anchors');
+      this.anchorTargets = this.baseTargets(options.anchors);
+    }
+  }
+
+  private baseTargets(anchors: readonly (readonly number[])[]): AnchorTargets {
+    const batch = padRows(anchors.map((ids) => ({ ids })));
+    const inputs = batch.tokens.map((r) => r.slice(0, -1));
+    // Position t counts when it and its successor are real tokens (as documentLoss counts targets).
+    const mask = batch.attentionMask.map((r) => r.slice(1));
+    const attentionMask = batch.attentionMask.map((r) => r.slice(0, -1));
+    const positions = mask.flat().reduce((a, x) => a + x, 0);
+    return tf.tidy(() => {
+      const baseLogp = tf.logSoftmax(this.model.forward(inputs, { attentionMask })) as tf.Tensor3D;
+      return {
+        inputs,
+        attentionMask,
+        baseLogp: tf.keep(baseLogp),
+        baseP: tf.keep(tf.exp(baseLogp)),
+        weights: tf.keep(tf.tensor2d(mask.flat(), [mask.length, mask[0].length])),
+        positions,
+      };
+    });
+  }
+
+  /** Mean per-position KL(base || base + memory) over the anchors. Differentiable. */
+  private anchorKl(a: AnchorTargets): tf.Scalar {
+    const logp = tf.logSoftmax(this.model.forward(a.inputs, { attentionMask: a.attentionMask, hooks: memoryHooks(this.memory, { maskSource: 'none' }) }));
+    const perPosition = tf.sum(tf.mul(a.baseP, tf.sub(a.baseLogp, logp)), -1);
+    return tf.div(tf.sum(tf.mul(perPosition, a.weights)), a.positions) as tf.Scalar;
   }
 
   /** Optimizer steps taken so far. */
@@ -75,16 +129,21 @@ export class MemoryTrainer {
     const negatives = isDocKey ? this.negatives(rows) : undefined;
     let lmPart: tf.Scalar | undefined;
     let tokens = 0;
+    const anchors = this.anchorTargets;
     const { value, grads } = tf.variableGrads(() => {
+      let loss: tf.Scalar;
       if (negatives) {
         const g = guidanceLoss(this.model, rows, this.memory, negatives);
         lmPart = tf.keep(g.lmLoss);
         tokens = g.tokens;
-        return g.loss;
+        loss = g.loss;
+      } else {
+        const l = lmLoss(this.model, rows, this.memory);
+        tokens = l.tokens;
+        loss = l.loss;
+        if (anchors) lmPart = tf.keep(l.loss);
       }
-      const l = lmLoss(this.model, rows, this.memory);
-      tokens = l.tokens;
-      return l.loss;
+      return anchors ? (tf.add(loss, tf.mul(this.anchorKl(anchors), this.anchorWeight)) as tf.Scalar) : loss;
     }, this.memory.variables());
     const named = new Map<string, tf.Tensor>();
     for (const [varName, g] of Object.entries(grads)) named.set(this.byVariable.get(varName) ?? varName, g);
@@ -136,5 +195,7 @@ export class MemoryTrainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    const a = this.anchorTargets;
+    if (a) tf.dispose([a.baseLogp, a.baseP, a.weights]);
   }
 }

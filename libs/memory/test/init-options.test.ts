@@ -1,13 +1,25 @@
 /**
- * Initialisation options (gateInit, zeroInitDown) and the 'none' mask source: defaults are the reference,
- * the options do what they say to the untrained memory, and files round-trip them.
+ * Initialisation options (gateInit, zeroInitDown, upBiasInit) and the 'none' mask source: defaults are the
+ * reference, the options do what they say to the untrained memory, and files round-trip them. Also the
+ * trainer's anchor term (KL to the base model on anchor rows) and base-model anchor samples.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { InvalidArgumentError, SafetensorsReader, tf } from '@memorize/tensor';
 import type { HookContext } from '@memorize/lm';
-import { MEMORY_DEFAULTS, baseInfo, createMemoryFor, loadMemory, resolveMemoryConfig, saveMemory, type MemoryConfig, type MemoryModule } from '@memorize/memory';
+import {
+  MEMORY_DEFAULTS,
+  MemoryTrainer,
+  baseInfo,
+  createMemoryFor,
+  loadMemory,
+  resolveMemoryConfig,
+  sampleAnchorRows,
+  saveMemory,
+  type MemoryConfig,
+  type MemoryModule,
+} from '@memorize/memory';
 import { backend, tempDir, tinyModel, tokenRows } from './helpers.js';
 
 test('gateInit defaults to 1 and zeroInitDown to false (the reference); 0 is a real gateInit; non-finite is refused', () => {
@@ -132,3 +144,79 @@ for (const config of [
     model.dispose();
   });
 }
+
+test('upBiasInit defaults to null (reference draw); a value fills b_up and changes nothing else; files round-trip it', async () => {
+  await backend();
+  assert.equal(MEMORY_DEFAULTS.upBiasInit, null);
+  assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0 }).upBiasInit, null);
+  assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0, upBiasInit: 0 }).upBiasInit, 0);
+  assert.throws(() => resolveMemoryConfig({ kind: 'memory', layer: 0, upBiasInit: Number.POSITIVE_INFINITY }), (e: Error) => e instanceof InvalidArgumentError && e.message.includes('upBiasInit'));
+  const model = tinyModel();
+  const ref = createMemoryFor(model, { kind: 'memory', layer: 1, seed: 5 });
+  const opt = createMemoryFor(model, { kind: 'memory', layer: 1, seed: 5, upBiasInit: -1.5 });
+  assert.ok(values(opt, 'up.bias').every((x) => x === -1.5));
+  assert.ok(values(ref, 'up.bias').some((x) => x !== -1.5));
+  for (const name of ['up.weight', 'down.weight', 'down.bias', 'gate']) assert.deepEqual(values(opt, name), values(ref, name), name);
+  const path = join(tempDir(), 'm.safetensors');
+  saveMemory(path, opt);
+  assert.equal(new SafetensorsReader(path).header.metadata.up_bias_init, '-1.5');
+  const loaded = loadMemory(path, baseInfo(model));
+  assert.equal(loaded.config.upBiasInit, -1.5);
+  assert.deepEqual(values(loaded, 'up.bias'), values(opt, 'up.bias'));
+  saveMemory(path, ref);
+  assert.equal(new SafetensorsReader(path).header.metadata.up_bias_init, '');
+  assert.equal(loadMemory(path, baseInfo(model)).config.upBiasInit, null);
+  for (const m of [ref, opt, loaded]) m.dispose();
+  model.dispose();
+});
+
+/** Mean per-position KL(base || base + memory) over rows, computed independently of the trainer. */
+function anchorKl(model: ReturnType<typeof tinyModel>, memory: MemoryModule, rows: number[][]): number {
+  return tf.tidy(() => {
+    const inputs = rows.map((r) => r.slice(0, -1));
+    const base = tf.logSoftmax(model.forward(inputs));
+    const withMemory = tf.logSoftmax(model.forward(inputs, { hooks: memory.hooks() }));
+    return tf.mean(tf.sum(tf.mul(tf.exp(base), tf.sub(base, withMemory)), -1)).dataSync()[0];
+  });
+}
+
+test('trainer anchor term: loss = LM loss + w * KL on the anchors; it keeps the anchors closer to the base model', async () => {
+  await backend();
+  const model = tinyModel();
+  const docs = tokenRows(3, 12, model.config.vocabSize, 11).map((ids, i) => ({ ids, documentIndex: i }));
+  const anchors = tokenRows(4, 12, model.config.vocabSize, 23);
+  const config: MemoryConfig = { kind: 'memory', layer: 1, layerNorm: false, gateInit: 0, upBiasInit: -1, seed: 2 };
+  assert.throws(() => new MemoryTrainer(model, createMemoryFor(model, config), { anchorWeight: 1 }), (e: Error) => e instanceof InvalidArgumentError);
+  const kl: number[] = [];
+  for (const anchorWeight of [0, 4]) {
+    const memory = createMemoryFor(model, config);
+    const trainer = new MemoryTrainer(model, memory, { anchors, anchorWeight });
+    for (let s = 0; s < 40; s++) {
+      const before = anchorKl(model, memory, anchors);
+      const r = trainer.step(docs, 3e-2);
+      // The reported loss is the objective before the update: LM loss plus the weighted KL at that point.
+      assert.ok(Math.abs(r.loss - (r.lmLoss + anchorWeight * before)) < 1e-4 * Math.max(1, r.loss), `step ${s}: ${r.loss} vs ${r.lmLoss} + ${anchorWeight} * ${before}`);
+    }
+    kl.push(anchorKl(model, memory, anchors));
+    trainer.dispose();
+    memory.dispose();
+  }
+  assert.ok(kl[0] > 0 && kl[1] < kl[0] / 2, `anchor KL without / with the term: ${kl}`);
+  model.dispose();
+});
+
+test('sampleAnchorRows: BOS-led rows of the base model, deterministic in the seed', async () => {
+  await backend();
+  const model = tinyModel();
+  const a = await sampleAnchorRows(model, { count: 3, tokens: 8, seed: 4 });
+  const b = await sampleAnchorRows(model, { count: 3, tokens: 8, seed: 4 });
+  const c = await sampleAnchorRows(model, { count: 3, tokens: 8, seed: 5 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  for (const row of a) {
+    assert.equal(row[0], model.config.bosId);
+    assert.ok(row.length >= 2 && row.length <= 9);
+  }
+  await assert.rejects(() => sampleAnchorRows(model, { count: 0, tokens: 8, seed: 4 }), InvalidArgumentError);
+  model.dispose();
+});
