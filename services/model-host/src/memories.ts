@@ -77,6 +77,7 @@ export function memoryConfigFromProto(c: common.MemoryConfig | undefined): Memor
   if (c.guidanceMargin !== undefined) config.guidanceMargin = c.guidanceMargin;
   if (c.gateInit !== undefined) config.gateInit = c.gateInit;
   if (c.zeroInitDown) config.zeroInitDown = true;
+  if (c.upBiasInit !== undefined) config.upBiasInit = c.upBiasInit;
   return config;
 }
 
@@ -102,6 +103,7 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
     guidanceMargin: c.guidanceMargin,
     gateInit: c.gateInit,
     zeroInitDown: c.zeroInitDown,
+    upBiasInit: c.upBiasInit ?? undefined,
   };
 }
 
