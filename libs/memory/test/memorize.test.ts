@@ -5,7 +5,7 @@
  * warm-up steps, clip 10), trained for 300 steps (the demo's setting) on a handful of short documents, at least halve their mean
  * NLL while text outside the corpus moves by less than 10% (dlp scores it with mask source 'none', simset
  * with its own shingles). The unstructured memory does not meet the outside bound (no mask: whatever it
- * learns applies to every text; see the demo's table), so it is not asserted here.
+ * learns applies to every text) in this preset; memorize-unstructured.test.ts checks it in the anchored preset.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
