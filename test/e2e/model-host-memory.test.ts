@@ -84,6 +84,26 @@ test('scores change with the memory selected per request and not without it', as
   assert.ok(withMemory.scores[0].logprob > plain.scores[0].logprob, 'the memorized continuation got likelier');
 });
 
+test('TrainStep with the anchor term trains an unstructured memory against KL to the base model on its own samples', async () => {
+  await callUnary(
+    client,
+    client.createMemory,
+    modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'anchored', config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3, entries: 32, layerNorm: false, gateInit: 0, upBiasInit: -1.5, seed: 2 } }),
+    30_000,
+  );
+  const step = (anchorKlWeight: number) =>
+    callUnary(client, client.trainStep, modelHost.TrainStepRequest.fromPartial({ memoryId: 'anchored', rows: rows(), learningRate: 1e-2, anchorKlWeight, anchorSamples: 4, anchorSampleTokens: 8 }), 60_000);
+  const first = await step(4);
+  assert.equal(first.step, 1);
+  // The gate starts at 0, so the memory is silent: no anchor KL yet, the loss is the LM loss.
+  assert.ok(Math.abs(first.loss - first.lmLoss) < 1e-6);
+  let last = first;
+  for (let i = 0; i < 5; i++) last = await step(4);
+  assert.ok(last.loss > last.lmLoss, `the anchor term counts once the memory speaks (loss ${last.loss}, lm ${last.lmLoss})`);
+  await assert.rejects(step(-1), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /anchor_kl_weight/.test(e.details));
+  await callUnary(client, client.deleteMemory, { memoryId: 'anchored' }, 10_000);
+});
+
 test('memory errors: bad config, duplicate name, another base model, unknown memory', async () => {
   await assert.rejects(
     callUnary(client, client.createMemory, modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'x', config: { kind: 0, layer: 3 } }), 10_000),

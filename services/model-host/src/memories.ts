@@ -5,6 +5,7 @@ import {
   createMemoryFor,
   lmLoss,
   loadMemory,
+  sampleAnchorRows,
   MemoryTrainer,
   saveMemory,
   type MaskSource,
@@ -30,6 +31,8 @@ export interface HeldMemory {
   memory: MemoryModule;
   trainer?: MemoryTrainer;
   trainerOptions?: string;
+  /** Base-model samples for the anchor term, drawn once when first asked for. */
+  anchors?: number[][];
 }
 
 const kindFromProto: Record<number, MemoryConfig['kind'] | undefined> = {
@@ -201,7 +204,7 @@ export class MemoryStore {
     return { hooks: memory.memory.hooks({ maskSource }) };
   }
 
-  trainStep(request: modelHost.TrainStepRequest): modelHost.TrainStepResponse {
+  async trainStep(request: modelHost.TrainStepRequest): Promise<modelHost.TrainStepResponse> {
     const held = this.get(request.memoryId);
     const model = this.models.get(held.modelId);
     if (request.rows.length === 0) throw new InvalidArgumentError('rows must not be empty', 'rows');
@@ -213,14 +216,25 @@ export class MemoryStore {
       }
       return { ids: row.ids, documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined };
     });
+    if (request.anchorKlWeight < 0 || !Number.isFinite(request.anchorKlWeight)) throw new InvalidArgumentError('anchor_kl_weight must be >= 0', 'anchor_kl_weight');
+    if (request.anchorKlWeight > 0 && !held.anchors) {
+      const count = request.anchorSamples || 64;
+      const tokens = request.anchorSampleTokens || 48;
+      if (count > 4096 || tokens > model.model.config.maxSeqLen - 1) {
+        throw new InvalidArgumentError(`anchor_samples must be <= 4096 and anchor_sample_tokens < ${model.model.config.maxSeqLen}`, 'anchor_samples');
+      }
+      held.anchors = await sampleAnchorRows(model.model, { count, tokens, seed: held.memory.config.seed });
+    }
     const options: TrainerOptions = {
       weightDecay: request.weightDecay ?? 0.05,
       gradClip: request.gradClip ?? 10,
       beta1: request.beta1 ?? 0.9,
       beta2: request.beta2 ?? 0.999,
       epsilon: request.epsilon ?? 1e-8,
+      anchorWeight: request.anchorKlWeight,
     };
     const key = JSON.stringify(options);
+    if (options.anchorWeight) options.anchors = held.anchors;
     if (!held.trainer) {
       held.trainer = new MemoryTrainer(model.model, held.memory, options);
       held.trainerOptions = key;
