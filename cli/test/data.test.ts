@@ -1,19 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliEntry, repoRoot } from '../../test/e2e/processes.js';
+import { runCli as memorize } from '../../test/e2e/processes.js';
 
 const fever = fileURLToPath(new URL('../../../shared/data/fever/', import.meta.url));
 const corpusFlags = ['--claims', `${fever}paper_test.jsonl`, '--pages', `${fever}wiki-pages.jsonl`, '--assignment', `${fever}page_assignment.jsonl`, '--top', '300'];
-
-function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test('data stats --json prints exactly the SOURCES.md counts on stdout', () => {
   const r = memorize(['data', 'stats', ...corpusFlags, '--json', '--tokenizer', fileURLToPath(new URL('../../../shared/models/stories260K/tok512.bin', import.meta.url))]);

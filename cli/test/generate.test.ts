@@ -1,17 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cliEntry, repoRoot } from '../../test/e2e/processes.js';
+import { runCli as memorize } from '../../test/e2e/processes.js';
 
 const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
 const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { prompt: string; stdout: string; text: string };
-
-function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const greedy = ['--prompt', golden.prompt, '--max-new-tokens', '60', '--temperature', '0'];
 

@@ -1,19 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '@memorize/tensor';
-import { cliEntry, repoRoot } from '../../test/e2e/processes.js';
+import { runCli as memorize } from '../../test/e2e/processes.js';
 
 const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
-
-function memorize(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function randomArray(n: number, seed: number, scale: number): Float32Array {
   let s = seed >>> 0;

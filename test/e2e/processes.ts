@@ -88,3 +88,9 @@ export function pythonReflect(address: string, call?: { method: string; body: ob
   if (result.status !== 0) throw new Error(`python client failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
+
+/** Runs the `memorize` command line to completion: exit code, stdout and stderr. */
+export function runCli(args: string[], timeoutMs = 120_000): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliEntry, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
