@@ -145,6 +145,26 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+let halfTable: Float32Array | undefined;
+
+/** All 65536 half-precision values as float32: widening is then one table lookup per element. */
+function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/** 16-bit little-endian words of a buffer as an aligned Uint16Array (copied when unaligned); typed arrays use the
+ * platform byte order, little-endian on every platform Node runs tfjs on. */
+function words16(bytes: Buffer): Uint16Array {
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  const copy = new Uint16Array(bytes.byteLength / 2);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
+}
+
 /** Converts raw little-endian tensor bytes to float32 (F32 is copied into an aligned array). */
 export function bytesToFloat32(bytes: Buffer, dtype: SafetensorsDtype, name = 'tensor'): Float32Array {
   switch (dtype) {
@@ -154,16 +174,17 @@ export function bytesToFloat32(bytes: Buffer, dtype: SafetensorsDtype, name = 't
       return out;
     }
     case 'F16': {
-      const n = bytes.byteLength / 2;
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+      const table = halfLookup();
+      const src = words16(bytes);
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
       return out;
     }
     case 'BF16': {
       // bf16 is the top half of a float32: shift into place.
-      const n = bytes.byteLength / 2;
-      const u32 = new Uint32Array(n);
-      for (let i = 0; i < n; i++) u32[i] = bytes.readUInt16LE(2 * i) << 16;
+      const src = words16(bytes);
+      const u32 = new Uint32Array(src.length);
+      for (let i = 0; i < src.length; i++) u32[i] = src[i] << 16;
       return new Float32Array(u32.buffer);
     }
     case 'F64': {
