@@ -87,7 +87,8 @@ export function configFromHf(cfg: Json): ModelConfig {
     );
   }
   if (modelType === 'gpt_neox') {
-    const pct = num(cfg, 'rotary_pct', 1);
+    // GPTNeoXConfig's default is 0.25 (Pythia's value), not full rotary.
+    const pct = num(cfg, 'rotary_pct', 0.25);
     return validateConfig(
       {
         ...common,
