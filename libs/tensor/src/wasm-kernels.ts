@@ -50,50 +50,50 @@ function sliceViaViews(wasm: WasmBackendLike, x: tf.TensorInfo, begin: number[],
   return out;
 }
 
+/**
+ * Swaps wasm's kernel `name` for `replacement` (view-based, no copy of the whole input), keeping the original
+ * for string tensors, which the views cannot hold.
+ */
+function replaceWasmKernel(name: string, replacement: tf.KernelFunc): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+      return x.dtype === 'string' ? original.kernelFunc(args) : replacement(args);
+    },
+  });
+}
+
 let registered = false;
 
 export function registerMissingWasmKernels(): void {
   if (registered) return;
   registered = true;
   registerRopeKernel();
-  const original = tf.getKernel(tf.Slice, 'wasm');
-  if (original) {
-    tf.unregisterKernel(tf.Slice, 'wasm');
-    tf.registerKernel({
-      kernelName: tf.Slice,
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-        if (x.dtype === 'string') return original.kernelFunc(args);
-        const { begin, size } = args.attrs as unknown as { begin: number[]; size: number[] };
-        const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-        return sliceViaViews(args.backend as unknown as WasmBackendLike, x, b, s);
-      },
+  replaceWasmKernel(tf.Slice, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { begin, size } = args.attrs as unknown as { begin: number[]; size: number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    return sliceViaViews(args.backend as unknown as WasmBackendLike, x, b, s);
+  });
+  replaceWasmKernel(tf.SplitV, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((n) => {
+      const size = [...x.shape];
+      size[ax] = n;
+      const out = sliceViaViews(args.backend as unknown as WasmBackendLike, x, [...begin], size);
+      begin[ax] += n;
+      return out;
     });
-  }
-  const originalSplit = tf.getKernel(tf.SplitV, 'wasm');
-  if (originalSplit) {
-    tf.unregisterKernel(tf.SplitV, 'wasm');
-    tf.registerKernel({
-      kernelName: tf.SplitV,
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-        if (x.dtype === 'string') return originalSplit.kernelFunc(args);
-        const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-        const ax = tf.util.parseAxisParam(axis, x.shape)[0];
-        const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
-        const begin = new Array<number>(x.shape.length).fill(0);
-        return sizes.map((n) => {
-          const size = [...x.shape];
-          size[ax] = n;
-          const out = sliceViaViews(args.backend as unknown as WasmBackendLike, x, [...begin], size);
-          begin[ax] += n;
-          return out;
-        });
-      },
-    });
-  }
+  });
   if (tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) return;
   tf.registerKernel({
     kernelName: tf.UnsortedSegmentSum,
