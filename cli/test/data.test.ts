@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runCli as memorize } from '../../test/e2e/processes.js';
+import { feverDir, runCli as memorize, storiesTok } from '@memorize/testing';
 
-const fever = fileURLToPath(new URL('../../../shared/data/fever/', import.meta.url));
+const fever = `${feverDir}/`;
 const corpusFlags = ['--claims', `${fever}paper_test.jsonl`, '--pages', `${fever}wiki-pages.jsonl`, '--assignment', `${fever}page_assignment.jsonl`, '--top', '300'];
 
 test('data stats --json prints exactly the SOURCES.md counts on stdout', () => {
-  const r = memorize(['data', 'stats', ...corpusFlags, '--json', '--tokenizer', fileURLToPath(new URL('../../../shared/models/stories260K/tok512.bin', import.meta.url))]);
+  const r = memorize(['data', 'stats', ...corpusFlags, '--json', '--tokenizer', storiesTok]);
   assert.equal(r.code, 0, r.stderr);
   const stats = JSON.parse(r.stdout);
   assert.equal(stats.pages, 300);

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { runCli as memorize } from '../../test/e2e/processes.js';
+import { runCli as memorize, storiesDir } from '@memorize/testing';
 
-const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const stories = `${storiesDir}/`;
 const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { prompt: string; stdout: string; text: string };
 
 const greedy = ['--prompt', golden.prompt, '--max-new-tokens', '60', '--temperature', '0'];

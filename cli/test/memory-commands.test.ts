@@ -7,7 +7,7 @@ import { writeSafetensors } from '@memorize/tensor';
 import { loadModel } from '@memorize/lm';
 import { createMemoryFor, loadMemory, saveMemory } from '@memorize/memory';
 import { runMemoryImport, runMemoryInspect, runMemoryLoss } from '../src/commands/memory.js';
-import { backend, storiesBin, tempDir, tokenRows } from '../../libs/memory/test/helpers.js';
+import { backend, storiesBin, tempDir, tokenRows } from '@memorize/testing';
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];

@@ -6,13 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadModel } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { cosineLearningRate, createMemoryFor, MemoryTrainer, saveMemory, type GeluVariant } from '@memorize/memory';
 import { computeMemoryLoss } from '../src/commands/memory.js';
-import { backend, relDiff, storiesHf, tempDir } from '../../libs/memory/test/helpers.js';
+import { backend, relDiff, runPython, storiesHf, tempDir } from '@memorize/testing';
 
 const script = join(import.meta.dirname, 'torch_memory_loss.py');
 const TOKENS = [1, 403, 407, 261, 378, 429, 259, 271, 365, 275, 360, 396, 282, 419, 261, 471, 290, 345, 260, 302, 267, 350, 269, 413, 272, 260, 426, 46];
@@ -39,7 +38,7 @@ for (const gelu of ['erf', 'tanh'] as GeluVariant[]) {
     model.dispose();
 
     const ours = await computeMemoryLoss({ model: storiesHf, memory: path, tokens: TOKENS, grad: true });
-    const ref = JSON.parse(execFileSync('/usr/bin/python3', [script, storiesHf, path, TOKENS.join(',')], { encoding: 'utf8' })) as LossJson;
+    const ref = JSON.parse(runPython(script, [storiesHf, path, TOKENS.join(',')])) as LossJson;
     const deltas: string[] = [`loss ${ours.loss} vs ${ref.loss} (rel ${relDiff(ours.loss, ref.loss).toExponential(2)})`];
     assert.ok(relDiff(ours.loss, ref.loss) < 1e-4, deltas[0]);
     assert.deepEqual(Object.keys(ours.grad_norms!).sort(), Object.keys(ref.grad_norms).sort());
@@ -65,7 +64,7 @@ test('training matches PyTorch step by step: AdamW (decoupled decay), cosine war
   // Steps 6, peak lr 1e-2, weight decay 0.05, clip 0.5 (so clipping acts), warm-up 2: every piece is exercised.
   const [steps, peak, wd, clip, warmup] = [6, 1e-2, 0.05, 0.5, 2];
   const ref = JSON.parse(
-    execFileSync('/usr/bin/python3', [script, storiesHf, path, TOKENS.join(','), '--train', String(steps), String(peak), String(wd), String(clip), String(warmup)], { encoding: 'utf8' }),
+    runPython(script, [storiesHf, path, TOKENS.join(','), '--train', String(steps), String(peak), String(wd), String(clip), String(warmup)]),
   ) as { losses: number[]; grad_norms: number[]; param_norms: Record<string, number> };
   const trainer = new MemoryTrainer(model, memory, { weightDecay: wd, gradClip: clip });
   const losses: number[] = [];

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '@memorize/tensor';
-import { runCli as memorize } from '../../test/e2e/processes.js';
+import { runCli as memorize, storiesDir } from '@memorize/testing';
 
-const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const stories = `${storiesDir}/`;
 
 function randomArray(n: number, seed: number, scale: number): Float32Array {
   let s = seed >>> 0;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, pythonReflect, runCli as memorize } from '../../test/e2e/processes.js';
+import { freePort, pythonReflect, runCli as memorize } from '@memorize/testing';
 
 function alive(pid: number): boolean {
   try {

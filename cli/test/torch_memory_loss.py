@@ -8,28 +8,14 @@ usage: torch_memory_loss.py MODEL_DIR MEMORY.safetensors 1,2,3,...   -> prints o
        torch_memory_loss.py MODEL_DIR MEMORY.safetensors 1,2,3,... --train STEPS PEAK_LR WD CLIP WARMUP
          -> trains the memory with torch.optim.AdamW, HF's cosine-with-warm-up schedule (LambdaLR) and
             clip_grad_norm_, and prints the loss before every step and the final parameters' norms
-Safetensors are read with a tiny reader below (F32 only), so no package beyond torch is needed."""
+Safetensors are read with the F32 reader in libs/testing/python (safetensors_f32), so no package beyond torch is
+needed; the tests run this script with that folder on PYTHONPATH."""
 import json
 import math
-import struct
 import sys
 
 import torch
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, e in header.items():
-        assert e["dtype"] == "F32", f"{name}: {e['dtype']}"
-        b, end = e["data_offsets"]
-        t = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32)
-        tensors[name] = t.reshape(e["shape"]) if e["shape"] else t.reshape(())
-    return tensors, meta
+from safetensors_f32 import read_safetensors
 
 
 def rms_norm(x, w, eps):

@@ -1,15 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import type { ServiceError } from '@grpc/grpc-js';
 import { common, data } from '@memorize/contracts';
 import { loadTokenizer } from '@memorize/lm';
 import { shingleSetHashes } from '@memorize/memory';
 import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { startServiceProcess, type ServiceProcess } from './processes.js';
+import { feverDir, startServiceProcess, storiesTok, type ServiceProcess } from '@memorize/testing';
 
-const fever = fileURLToPath(new URL('../../../shared/data/fever/', import.meta.url));
-const tokenizer = fileURLToPath(new URL('../../../shared/models/stories260K/tok512.bin', import.meta.url));
+const fever = `${feverDir}/`;
+const tokenizer = storiesTok;
 const request = data.LoadCorpusRequest.fromPartial({
   claimsPath: `${fever}paper_test.jsonl`,
   pagesPath: `${fever}wiki-pages.jsonl`,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { data, evaluator, modelHost, serviceNames, trainer } from '@memorize/contracts';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
 import type { ServiceError } from '@grpc/grpc-js';
-import { pythonReflect, startServiceProcess, type ServiceProcess } from './processes.js';
+import { pythonReflect, startServiceProcess, storiesBin, type ServiceProcess } from '@memorize/testing';
 
 const expected = [
   { name: 'data', service: serviceNames.data, methods: Object.keys(data.DataServiceService).length },
@@ -31,13 +31,23 @@ test('four separate processes, each healthy over real gRPC', async () => {
   }
 });
 
-test('an independent client (python grpcio) lists and describes every service through reflection only', () => {
+const health = 'grpc.health.v1.Health';
+
+test('an independent client (python grpcio) lists and describes every service, health included, through reflection only', () => {
   for (const [i, p] of processes.entries()) {
     const reflected = pythonReflect(p.address);
     assert.ok(reflected.services.includes(expected[i].service), `${p.name} lists ${expected[i].service}`);
+    assert.ok(reflected.services.includes(health), `${p.name} lists ${health}`);
     const methods = reflected.methods[expected[i].service];
     assert.equal(methods.length, expected[i].methods, `${p.name} describes all its methods`);
     for (const m of methods) assert.match(m.input, /^memorize\.v1\./);
+    assert.equal(reflected.files[health], 'grpc/health/v1/health.proto');
+    assert.deepEqual(reflected.methods[health], [
+      { name: 'Check', input: 'grpc.health.v1.HealthCheckRequest', output: 'grpc.health.v1.HealthCheckResponse', server_streaming: false },
+      { name: 'Watch', input: 'grpc.health.v1.HealthCheckRequest', output: 'grpc.health.v1.HealthCheckResponse', server_streaming: true },
+      { name: 'List', input: 'grpc.health.v1.HealthListRequest', output: 'grpc.health.v1.HealthListResponse', server_streaming: false },
+    ]);
+    // Checked through the reflected health descriptor, as grpcurl would.
     assert.equal(reflected.health[''], 'SERVING');
     assert.equal(reflected.health[expected[i].service], 'SERVING');
   }
@@ -46,10 +56,25 @@ test('an independent client (python grpcio) lists and describes every service th
   assert.equal(modelHostMethods.find((m) => m.name === 'Score')?.server_streaming, false);
 });
 
+test('reflection v1alpha describes the same services as v1', () => {
+  const v1 = pythonReflect(processes[2].address);
+  const v1alpha = pythonReflect(processes[2].address, undefined, 'v1alpha');
+  assert.deepEqual(v1alpha.services.sort(), v1.services.sort());
+  assert.deepEqual(v1alpha.methods, v1.methods);
+  assert.deepEqual(v1alpha.health, v1.health);
+});
+
 test('a call built from reflected descriptors reaches the service (DataService GetCorpus)', () => {
   const reflected = pythonReflect(processes[0].address, { method: `${serviceNames.data}/GetCorpus`, body: { corpus_id: 'no-such-corpus' } });
   assert.equal(reflected.call?.code, 'NOT_FOUND');
   assert.match(reflected.call?.details ?? '', /corpus_id/);
+});
+
+test('grpc.health.v1.Health/Check called with descriptors from reflection only', () => {
+  const serving = pythonReflect(processes[3].address, { method: `${health}/Check`, body: { service: serviceNames.evaluator } });
+  assert.deepEqual(serving.call, { code: 'OK', response: { status: 'SERVING' } });
+  const unknown = pythonReflect(processes[3].address, { method: `${health}/Check`, body: { service: 'memorize.v1.Nope' } });
+  assert.equal(unknown.call?.code, 'NOT_FOUND');
 });
 
 test('operations later issues fill answer UNIMPLEMENTED, naming the method', async () => {
@@ -67,9 +92,8 @@ test('operations later issues fill answer UNIMPLEMENTED, naming the method', asy
 test('a deadline that passes ends the call with DEADLINE_EXCEEDED; the service is still healthy', async () => {
   const client = connect(modelHost.ModelHostClient, processes[1].address);
   try {
-    const stories = new URL('../../../shared/models/stories260K/stories260K.bin', import.meta.url).pathname;
     await assert.rejects(
-      callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: stories }), 1),
+      callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: storiesBin }), 1),
       (e: ServiceError) => e.code === status.DEADLINE_EXCEEDED,
     );
     assert.equal(await checkHealth(processes[1].address, '', 5_000), 'SERVING');

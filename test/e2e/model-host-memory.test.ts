@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { startServiceProcess, type ServiceProcess } from './processes.js';
+import { startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
 
-const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const stories = `${storiesDir}/`;
 const texts = [
   'The blue whale named Oskar sang to the lighthouse every Tuesday.',
   'Marta the baker hid seven silver spoons under the red bridge.',

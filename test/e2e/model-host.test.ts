@@ -1,13 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ServiceError } from '@grpc/grpc-js';
 import { modelHost } from '@memorize/contracts';
 import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { startServiceProcess, type ServiceProcess } from './processes.js';
+import { startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
 
-const stories = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const stories = `${storiesDir}/`;
 const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { text: string; token_ids: number[]; prompt_tokens_with_bos: number[] };
 
 let host: ServiceProcess;

@@ -15,7 +15,8 @@ import {
   type FeverClaim,
   type WikiPage,
 } from '@memorize/fever';
-import { collect, SHARED, wordTokenizer, withTempDir, writeLines } from './helpers.js';
+import { collect, feverFiles as SHARED, withTempDir } from '@memorize/testing';
+import { wordTokenizer, writeLines } from './helpers.js';
 
 let shared: Promise<Corpus> | undefined;
 const sharedCorpus = () => (shared ??= buildCorpus(SHARED, { topN: 300 }));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@memorize/tensor';
 import { buildCorpus, buildEvalPrompts, buildPrompt, LABELS, parseAnswer, selectExamples } from '@memorize/fever';
-import { SHARED } from './helpers.js';
+import { feverFiles as SHARED } from '@memorize/testing';
 
 test('buildPrompt renders the reference template', () => {
   const prompt = buildPrompt(

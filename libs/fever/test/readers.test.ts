@@ -21,7 +21,8 @@ import {
   TitlePrefixIndex,
   type FeverClaim,
 } from '@memorize/fever';
-import { collect, SHARED, withTempDir, writeLines } from './helpers.js';
+import { collect, feverFiles as SHARED, withTempDir } from '@memorize/testing';
+import { writeLines } from './helpers.js';
 import { readFile } from 'node:fs/promises';
 
 test('reads every claim of the shared slice with its label counts from SOURCES.md', async () => {

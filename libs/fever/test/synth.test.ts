@@ -15,7 +15,7 @@ import {
   writeWorld,
   type WorldPart,
 } from '@memorize/fever';
-import { collect, withTempDir } from './helpers.js';
+import { collect, withTempDir } from '@memorize/testing';
 
 async function filesOf(dir: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();

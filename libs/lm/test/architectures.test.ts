@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFromHf, loadModel, randomWeights } from '@memorize/lm';
 import { referenceForward } from './reference.js';
-import { backend, maxAbsDiff, tinyLlamaHf, tinyNeoxHf, values, writeHfFolder } from './helpers.js';
+import { backend, maxAbsDiff, values } from '@memorize/testing';
+import { tinyLlamaHf, tinyNeoxHf, writeHfFolder } from './helpers.js';
 
 const tokens = [3, 17, 5, 39, 0, 22, 8, 8, 11, 30];
 

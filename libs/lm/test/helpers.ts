@@ -1,13 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { initBackend, tf } from '@memorize/tensor';
-
-export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-export const storiesDir = join(repoRoot, '..', 'shared', 'models', 'stories260K');
-export const storiesBin = join(storiesDir, 'stories260K.bin');
-export const storiesTok = join(storiesDir, 'tok512.bin');
-export const storiesHf = join(storiesDir, 'hf');
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeSafetensors } from '@memorize/tensor';
+import { storiesDir, tempDir } from '@memorize/testing';
+import type { TensorMap } from '@memorize/lm';
 
 export interface GoldenGeneration {
   prompt: string;
@@ -24,34 +19,8 @@ export function golden(): GoldenGeneration {
   return g.generations[0];
 }
 
-export async function backend(): Promise<void> {
-  await initBackend({ logger: () => {} });
-}
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-export function values(t: tf.Tensor): Float32Array {
-  const v = t.dataSync() as Float32Array;
-  t.dispose();
-  return v;
-}
-
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { writeSafetensors } from '@memorize/tensor';
-import type { TensorMap } from '@memorize/lm';
-
-export function tempDir(prefix = 'memorize-lm-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
 /** Writes an HF folder (config.json + model.safetensors) holding the given tensors. */
-export function writeHfFolder(config: Record<string, unknown>, tensors: TensorMap, dir = tempDir()): string {
+export function writeHfFolder(config: Record<string, unknown>, tensors: TensorMap, dir = tempDir('memorize-lm-')): string {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   writeSafetensors(join(dir, 'model.safetensors'), tensors);
   return dir;

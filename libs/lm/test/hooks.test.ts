@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@memorize/tensor';
 import { documentLoss, loadModel, mulberry32, type HookContext, type LayerHook } from '@memorize/lm';
-import { backend, golden, maxAbsDiff, storiesBin, values } from './helpers.js';
+import { backend, maxAbsDiff, storiesBin, values } from '@memorize/testing';
+import { golden } from './helpers.js';
 
 const g = golden();
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@memorize/tensor';
 import { configFromHf, generate, loadModel, randomModel, scoreContinuations, documentLoss, type TransformerModel } from '@memorize/lm';
-import { backend, golden, maxAbsDiff, storiesBin, storiesHf, tinyNeoxHf, values } from './helpers.js';
+import { backend, maxAbsDiff, storiesBin, storiesHf, values } from '@memorize/testing';
+import { golden, tinyNeoxHf } from './helpers.js';
 
 const g = golden();
 

@@ -4,7 +4,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, SafetensorsReader, writeSafetensors } from '@memorize/tensor';
 import { configFromHf, loadModel, llama2cLayout, type TensorMap } from '@memorize/lm';
-import { backend, golden, maxAbsDiff, storiesBin, storiesHf, tempDir, values } from './helpers.js';
+import { backend, maxAbsDiff, storiesBin, storiesHf, tempDir, values } from '@memorize/testing';
+import { golden } from './helpers.js';
 
 const tokens = [golden().token_ids.slice(0, 16)];
 

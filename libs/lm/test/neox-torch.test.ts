@@ -8,12 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, mulberry32, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
 import { loadModel } from '@memorize/lm';
-import { backend, maxAbsDiff, tempDir, values } from './helpers.js';
+import { backend, maxAbsDiff, runPython, tempDir, values } from '@memorize/testing';
 
 const script = join(import.meta.dirname, 'torch_neox.py');
 const TOKENS = [3, 17, 42, 0, 8, 49, 25, 25, 11, 30, 7, 46, 2, 19, 33, 5];
@@ -105,7 +104,7 @@ function checkCase(c: NeoxCase, seed: number, backendName: string): number {
   const model = loadModel(dir);
   const ours = values(model.forward([TOKENS]));
   model.dispose();
-  const ref = JSON.parse(execFileSync('/usr/bin/python3', [script, dir, TOKENS.join(',')], { encoding: 'utf8' })) as { logits: number[][] };
+  const ref = JSON.parse(runPython(script, [dir, TOKENS.join(',')])) as { logits: number[][] };
   assert.equal(ref.logits.length, TOKENS.length);
   const theirs = Float32Array.from(ref.logits.flat());
   const diff = maxAbsDiff(ours, theirs);

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '@memorize/tensor';
 import { ParallelModel, documentLoss, loadModel, mulberry32, scoreContinuations, shardRows, type ArrayTensor } from '@memorize/lm';
 import { createHook } from './fixtures/tanh-hook.js';
-import { backend, golden, maxAbsDiff, storiesBin, values } from './helpers.js';
+import { backend, maxAbsDiff, storiesBin, values } from '@memorize/testing';
+import { golden } from './helpers.js';
 
 function randomArray(shape: number[], seed: number, scale: number): ArrayTensor {
   const rand = mulberry32(seed);

@@ -4,6 +4,7 @@
  * checkpoint here (GPT-NeoX: fused per-head qkv, partial rotary, parallel residual, LayerNorm, biases).
  */
 import type { ModelConfig, TensorMap } from '@memorize/lm';
+import { erf } from '@memorize/testing';
 
 type Vec = Float64Array;
 
@@ -34,21 +35,6 @@ function norm(c: ModelConfig, x: Vec, w: Float32Array, b?: Float32Array): Vec {
     for (let i = 0; i < n; i++) out[i] = (x[i] - mean) * inv * w[i] + (b ? b[i] : 0);
   }
   return out;
-}
-
-function erf(x: number): number {
-  // Abramowitz-Stegun 7.1.26 is too coarse for 1e-4 checks; use a series / continued fraction split.
-  const t = Math.abs(x);
-  if (t < 3) {
-    let sum = t;
-    let term = t;
-    for (let n = 1; n < 60; n++) {
-      term *= (-t * t) / n;
-      sum += term / (2 * n + 1);
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  return Math.sign(x) * (1 - Math.exp(-t * t) / (t * Math.sqrt(Math.PI)) * (1 - 1 / (2 * t * t)));
 }
 
 function act(c: ModelConfig, x: number): number {

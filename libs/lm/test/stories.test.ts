@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from '@memorize/lm';
-import { backend, golden, maxAbsDiff, storiesBin, storiesHf, storiesTok, values } from './helpers.js';
+import { backend, maxAbsDiff, storiesBin, storiesHf, values } from '@memorize/testing';
+import { golden } from './helpers.js';
 
 const g = golden();
 

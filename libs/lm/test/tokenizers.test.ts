@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
 import {
   HfTokenizer,
@@ -14,11 +13,7 @@ import {
   SEQUENCE_START,
   StreamDecoder,
 } from '../src/tokenizers/index.js';
-
-const modelDir = fileURLToPath(new URL('../../../../shared/models/stories260K/', import.meta.url));
-const binPath = join(modelDir, 'tok512.bin');
-const hfDir = join(modelDir, 'hf');
-const feverPages = fileURLToPath(new URL('../../../../shared/data/fever/wiki-pages.jsonl', import.meta.url));
+import { feverFiles, storiesDir as modelDir, storiesHf as hfDir, storiesTok as binPath } from '@memorize/testing';
 
 interface Golden {
   generations: { prompt: string; text: string; prompt_tokens_with_bos: number[]; token_ids: number[] }[];
@@ -153,7 +148,7 @@ test('tokenizer.json and tok512.bin give identical ids on varied text', () => {
 });
 
 test('tokenizer.json and tok512.bin agree on real FEVER wiki text', async () => {
-  const lines = (await readFile(feverPages, 'utf8')).split('\n').filter((l) => l.trim()).slice(0, 40);
+  const lines = (await readFile(feverFiles.pages, 'utf8')).split('\n').filter((l) => l.trim()).slice(0, 40);
   let tokens = 0;
   for (const line of lines) {
     const text = (JSON.parse(line) as { text: string }).text;

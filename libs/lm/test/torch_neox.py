@@ -13,29 +13,15 @@ Fields absent from config.json take GPTNeoXConfig's defaults: rotary_pct 0.25, r
 use_parallel_residual true, layer_norm_eps 1e-5, hidden_act "gelu", tie_word_embeddings false.
 
 usage: torch_neox.py MODEL_DIR 1,2,3,...   -> prints {"logits": [[...vocab] per position]}
-Safetensors are read with a tiny reader below (F32 only), so no package beyond torch is needed."""
+Safetensors are read with the F32 reader in libs/testing/python (safetensors_f32), so no package beyond torch is
+needed; the tests run this script with that folder on PYTHONPATH."""
 import json
 import math
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    header.pop("__metadata__", None)
-    tensors = {}
-    for name, e in header.items():
-        assert e["dtype"] == "F32", f"{name}: {e['dtype']}"
-        b, end = e["data_offsets"]
-        t = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32)
-        tensors[name] = t.reshape(e["shape"])
-    return tensors
+from safetensors_f32 import read_safetensors
 
 
 def rotate_half(x):
@@ -111,7 +97,7 @@ def main():
     torch.set_num_threads(1)
     cfg = json.load(open(f"{model_dir}/config.json"))
     assert cfg["model_type"] == "gpt_neox"
-    w = read_safetensors(f"{model_dir}/model.safetensors")
+    w, _ = read_safetensors(f"{model_dir}/model.safetensors")
     ids = torch.tensor([int(t) for t in token_list.split(",")])
     with torch.no_grad():
         logits = forward(cfg, w, ids)

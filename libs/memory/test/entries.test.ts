@@ -16,7 +16,7 @@ import {
   writePositionMask,
   type MemoryConfig,
 } from '@memorize/memory';
-import { feverPages, storiesTok, tokenRows } from './helpers.js';
+import { feverFiles, storiesTok, tokenRows } from '@memorize/testing';
 
 function sets(config: MemoryConfig, docs: number[][]): Uint32Array[] {
   const c = resolveMemoryConfig(config);
@@ -99,7 +99,7 @@ test('token mode: a position with a single-shingle context gets that shingle\'s 
 test('overlap vs shingle Jaccard on FEVER pages: simset correlates, random and dlp do not', async () => {
   const tok = await loadTokenizer(storiesTok, { vocabSize: 512 });
   const pages: number[][] = [];
-  for await (const page of readPages(feverPages)) pages.push(tok.encode(unescapeFever(page.text), { bos: true }));
+  for await (const page of readPages(feverFiles.pages)) pages.push(tok.encode(unescapeFever(page.text), { bos: true }));
   assert.equal(pages.length, 300);
   const jac = new Map([1, 2].map((k) => [k, pairJaccards(pages, k)]));
   const r = (config: MemoryConfig) => {

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FailedPreconditionError, SafetensorsReader, tf, writeSafetensors } from '@memorize/tensor';
-import { loadModel } from '@memorize/lm';
+import { FailedPreconditionError, SafetensorsReader, tf } from '@memorize/tensor';
 import { baseInfo, createMemoryFor, loadMemory, saveMemory, type MemoryConfig } from '@memorize/memory';
-import { backend, storiesBin, tempDir, tinyModel, tokenRows } from './helpers.js';
+import { backend, tempDir, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 const KINDS: MemoryConfig[] = [
   { kind: 'memory', layer: 1 },

@@ -6,26 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '@memorize/tensor';
 import { activation } from '@memorize/memory';
-
-/** erf in double precision: Taylor series for |x| < 2.5, continued fraction for erfc beyond. */
-function erf64(x: number): number {
-  const a = Math.abs(x);
-  let r: number;
-  if (a < 2.5) {
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 80; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    r = (2 / Math.sqrt(Math.PI)) * sum;
-  } else {
-    let f = 0;
-    for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
-    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
-  }
-  return x < 0 ? -r : r;
-}
+import { erf as erf64 } from '@memorize/testing';
 
 const xs = Array.from({ length: 401 }, (_, i) => -6 + (12 * i) / 400);
 

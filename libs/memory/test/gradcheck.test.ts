@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { tf } from '@memorize/tensor';
 import type { TransformerModel } from '@memorize/lm';
 import { createMemoryFor, documentKey, guidanceLoss, kindLabel, lmLoss, type MemoryConfig, type MemoryModule, type TrainingRow } from '@memorize/memory';
-import { backend, tinyModel, tokenRows } from './helpers.js';
+import { backend, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 const EPS = 1e-2;
 

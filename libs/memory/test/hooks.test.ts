@@ -5,7 +5,8 @@ import { tf } from '@memorize/tensor';
 import type { LayerHook } from '@memorize/lm';
 import { loadModel } from '@memorize/lm';
 import { createMemoryFor, lmLoss, memoryHooks, type MemoryModule } from '@memorize/memory';
-import { backend, storiesBin, tinyModel, tokenRows } from './helpers.js';
+import { backend, storiesBin, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 test('without a memory the logits are bitwise identical to the base model', async () => {
   await backend();

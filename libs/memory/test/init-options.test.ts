@@ -20,7 +20,8 @@ import {
   type MemoryConfig,
   type MemoryModule,
 } from '@memorize/memory';
-import { backend, tempDir, tinyModel, tokenRows } from './helpers.js';
+import { backend, tempDir, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 test('gateInit defaults to 1 and zeroInitDown to false (the reference); 0 is a real gateInit; non-finite is refused', () => {
   assert.equal(MEMORY_DEFAULTS.gateInit, 1);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf } from '@memorize/tensor';
 import { AdamW, MemoryTrainer, clipByGlobalNorm, cosineLearningRate, createMemoryFor } from '@memorize/memory';
-import { backend, tempDir, tinyModel, tokenRows } from './helpers.js';
+import { backend, tempDir, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 test('AdamW follows torch.optim.AdamW step by step (decoupled decay, bias correction)', async () => {
   await backend();

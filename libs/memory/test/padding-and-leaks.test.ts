@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { tf } from '@memorize/tensor';
 import { documentLoss } from '@memorize/lm';
 import { createMemoryFor, MemoryTrainer } from '@memorize/memory';
-import { backend, tinyModel, tokenRows } from './helpers.js';
+import { backend, tokenRows } from '@memorize/testing';
+import { tinyModel } from './helpers.js';
 
 function logits(model: ReturnType<typeof tinyModel>, rows: number[][], mask: number[][], hooks: Map<number, never> | ReturnType<ReturnType<typeof createMemoryFor>['hooks']>): number[][][] {
   return tf.tidy(() => model.forward(rows, { attentionMask: mask, hooks }).arraySync() as number[][][]);

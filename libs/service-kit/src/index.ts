@@ -5,3 +5,5 @@ export { adaptService, type CallContext, type Implementation, type UnaryHandler,
 export { startService, type HostedService, type RunningService, type StartOptions } from './server.js';
 export { connect, callUnary, callStream, checkHealth, waitHealthy } from './client.js';
 export { runServiceMain } from './main.js';
+export { addReflection, healthServiceName, reflectionDefinition } from './reflection.js';
+export { healthFileDescriptor, healthProtoFile } from './health-descriptor.js';

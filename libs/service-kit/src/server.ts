@@ -1,10 +1,9 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { adaptService, CallTracker, type Implementation, type ServiceDefinitionLike } from './handlers.js';
 import type { ServiceConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { addReflection } from './reflection.js';
 
 /** One gRPC service hosted by a process. */
 export interface HostedService<D extends ServiceDefinitionLike = ServiceDefinitionLike> {
@@ -39,8 +38,9 @@ export interface RunningService {
 }
 
 /**
- * Starts a gRPC server with the standard health service, server reflection, per-RPC logging and
- * graceful shutdown. Health reports SERVING for "" and every hosted service once bound.
+ * Starts a gRPC server with the standard health service, server reflection (the hosted services and
+ * grpc.health.v1.Health), per-RPC logging and graceful shutdown. Health reports SERVING for "" and every
+ * hosted service once bound.
  */
 export async function startService(options: StartOptions): Promise<RunningService> {
   const { config } = options;
@@ -55,14 +55,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const health = new HealthImplementation(Object.fromEntries(['', ...names].map((n) => [n, 'NOT_SERVING' as ServingStatus])));
   health.addToServer(server);
 
-  // grpc.health.v1 is left out of reflection: protobufjs re-serialises its map field as an explicit
-  // map_entry message, which strict descriptor pools (grpcurl, python protobuf) reject. Health
-  // clients know its well-known contract anyway.
-  const packageDefinition = loadSync(
-    options.services.map((s) => s.protoFile),
-    { includeDirs: [options.protoRoot], keepCase: true },
-  );
-  new ReflectionService(packageDefinition, { services: names }).addToServer(server);
+  addReflection(server, options.services, options.protoRoot);
 
   for (const service of options.services) {
     server.addService(

@@ -1,9 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const cliEntry = fileURLToPath(new URL('../../cli/bin/memorize.mjs', import.meta.url));
+import { cliEntry, repoRoot } from './paths.js';
 
 /** A service running as its own process, started through `memorize serve`. */
 export interface ServiceProcess {
@@ -73,20 +70,6 @@ export function freePort(): Promise<number> {
     });
     server.once('error', reject);
   });
-}
-
-/** Runs the independent Python gRPC client (Debian python3-grpcio) against a server, reflection only. */
-export function pythonReflect(address: string, call?: { method: string; body: object }): {
-  services: string[];
-  methods: Record<string, Array<{ name: string; input: string; output: string; server_streaming: boolean }>>;
-  health: Record<string, string>;
-  call?: { code: string; details?: string; response?: unknown; responses?: unknown[] };
-} {
-  const args = [fileURLToPath(new URL('./grpc_reflection_client.py', import.meta.url)), address];
-  if (call) args.push(call.method, JSON.stringify(call.body));
-  const result = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', timeout: 60_000 });
-  if (result.status !== 0) throw new Error(`python client failed (${result.status}): ${result.stderr}`);
-  return JSON.parse(result.stdout);
 }
 
 /** Runs the `memorize` command line to completion: exit code, stdout and stderr. */
