@@ -1,7 +1,6 @@
 /** Entry assignment: deterministic, inspectable, and (for simset only) tied to shingle similarity. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readPages, unescapeFever } from '@memorize/fever';
 import { loadTokenizer } from '@memorize/lm';
 import {
   MEMORY_KINDS,
@@ -16,7 +15,7 @@ import {
   writePositionMask,
   type MemoryConfig,
 } from '@memorize/memory';
-import { feverFiles, storiesTok, tokenRows } from '@memorize/testing';
+import { feverFiles, jsonlPageTexts, storiesTok, tokenRows } from '@memorize/testing';
 
 function sets(config: MemoryConfig, docs: number[][]): Uint32Array[] {
   const c = resolveMemoryConfig(config);
@@ -98,8 +97,8 @@ test('token mode: a position with a single-shingle context gets that shingle\'s 
  */
 test('overlap vs shingle Jaccard on FEVER pages: simset correlates, random and dlp do not', async () => {
   const tok = await loadTokenizer(storiesTok, { vocabSize: 512 });
-  const pages: number[][] = [];
-  for await (const page of readPages(feverFiles.pages)) pages.push(tok.encode(unescapeFever(page.text), { bos: true }));
+  // The pages as stored (PTB escapes kept): this library's tests do not depend on @memorize/fever's readers.
+  const pages = jsonlPageTexts(feverFiles.pages).map((text) => tok.encode(text, { bos: true }));
   assert.equal(pages.length, 300);
   const jac = new Map([1, 2].map((k) => [k, pairJaccards(pages, k)]));
   const r = (config: MemoryConfig) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,4 +16,15 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix = '
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The `text` of every page in a FEVER wiki-pages JSONL file, as stored (PTB escapes such as -LRB- kept): real
+ * documents for tests of libraries that must not depend on @memorize/fever's readers.
+ */
+export function jsonlPageTexts(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => (JSON.parse(line) as { text: string }).text);
 }
