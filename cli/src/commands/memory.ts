@@ -18,7 +18,6 @@ import {
   setSizeStats,
   type GeluVariant,
   type MaskSource,
-  type MemoryModule,
 } from '@memorize/memory';
 
 function log(line: string): void {
@@ -80,7 +79,7 @@ export interface MemoryLossOptions {
   json?: boolean;
   /** Document-wise memories: the corpus document whose mask to use (oracle). */
   document?: number;
-  /** oracle | context | all | none (no entry on: text that is no corpus document). */
+  /** oracle | context | all | none (no entry on: text that is no corpus document); unset = the kind's default. */
   maskSource?: MaskSource;
 }
 
@@ -98,11 +97,6 @@ function parseTokens(tokens: string | readonly number[]): number[] {
 }
 
 const MASK_SOURCES: readonly MaskSource[] = ['oracle', 'context', 'all', 'none'];
-
-function defaultMaskSource(memory: MemoryModule, document: number | undefined): MaskSource {
-  if (document !== undefined) return 'oracle';
-  return memory.config.kind === 'simset' || memory.config.mode === 'token' ? 'context' : 'all';
-}
 
 /** Loss (and gradient norms) of one token sequence under a memory. */
 export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<MemoryLossResult> {
@@ -123,7 +117,8 @@ export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<Memory
       }
       checkTokenIds(ids, model.config.vocabSize, opts.tokens !== undefined ? '--tokens' : '--text', 2);
       const row = { ids, documentIndex: opts.document };
-      const maskSource = opts.maskSource ?? defaultMaskSource(memory, opts.document);
+      // Unset: the kind's default (e.g. dlp 'oracle' with --document, else 'none'; simset dim 'oracle' / 'context').
+      const maskSource = opts.maskSource ?? memory.defaultMaskSource(opts.document !== undefined);
       log(`memory ${kindLabel(memory.config)} at layer ${memory.layer}, ${ids.length} tokens, mask source ${memory.masker ? maskSource : 'n/a'}`);
       if (!opts.grad) {
         const loss = tf.tidy(() => lmLoss(model, [row], memory, { maskSource }).loss.dataSync()[0]);

@@ -19,9 +19,6 @@ export const LETTER_TO_LABEL: Readonly<Record<AnswerLetter, Label>> = {
   c: 'NOT ENOUGH INFO',
 };
 
-/** The continuations compared in loglik scoring mode, in label order (SUPPORTS, REFUTES, NEI). */
-export const ANSWER_CONTINUATIONS = [' (a)', ' (b)', ' (c)'] as const;
-
 export interface PromptExample {
   claim: string;
   label: Label;

@@ -1,4 +1,4 @@
-/** Tokenisation and chunking of documents, and k-shingle sets of token ids. */
+/** Tokenisation and chunking of documents, and k-shingle keys of token ids. */
 import { InvalidArgumentError } from '@memorize/tensor';
 
 /** The only tokenizer surface the pipeline needs (libs/lm's tokenizers satisfy it). */
@@ -56,22 +56,6 @@ export function chunkDocuments(docs: readonly TokenizedDocument[], maxLength: nu
 /** A k-shingle's stable key: its token ids joined by spaces ("12 7 99"). Exact, no collisions. */
 export function shingleKey(ids: readonly number[]): string {
   return ids.join(' ');
-}
-
-/**
- * The set of k-shingles (k consecutive token ids) of a token sequence, as stable string keys. A sequence
- * shorter than k (but non-empty) yields one shingle: the whole sequence.
- */
-export function shingleSet(tokens: readonly number[], k: number): Set<string> {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`k must be a positive integer (got ${k})`, 'k');
-  const out = new Set<string>();
-  if (tokens.length === 0) return out;
-  if (tokens.length < k) {
-    out.add(shingleKey(tokens));
-    return out;
-  }
-  for (let i = 0; i + k <= tokens.length; i++) out.add(shingleKey(tokens.slice(i, i + k)));
-  return out;
 }
 
 // Numeric shingle hashes (for MinHash entry sets and the data service) live in @memorize/memory

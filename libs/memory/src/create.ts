@@ -26,7 +26,7 @@ export function validateMemoryConfig(config: MemoryConfig, nLayers?: number): Re
   if (!def.modes.includes(c.mode)) {
     throw new InvalidArgumentError(`${kindLabel(c)} supports mode ${def.modes.join('|')}, got ${c.mode}`, 'mode');
   }
-  def.validate(c);
+  def.validate?.(c);
   return c;
 }
 

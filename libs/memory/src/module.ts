@@ -7,6 +7,7 @@ import { InvalidArgumentError, NotFoundError, tf } from '@memorize/tensor';
 import type { MaskSource, ResolvedMemoryConfig } from './config.js';
 import type { Masker, RowMaskRequest } from './masker.js';
 import { applyMlp, type MlpShape, type ParameterMap } from './mlp.js';
+import { kindDefinition } from './registry.js';
 
 export interface DocumentInfo {
   id: string;
@@ -16,9 +17,10 @@ export interface DocumentInfo {
 
 export interface MemoryHookOptions {
   /**
-   * Mask source for every row. Default per row: 'oracle' when the forward call's docIds names a document,
-   * else 'context' (proto MaskSource semantics); 'none' = no entry on (text that is no corpus document).
-   * Ignored by the unstructured kind, which has no mask.
+   * Mask source for every row. Default per row: the kind's policy (KindDefinition.defaultMaskSource) for a
+   * row whose forward call's docIds names a document or names none, e.g. dlp 'oracle' / 'none', simset dim
+   * 'oracle' / 'context'; 'none' = no entry on (text that is no corpus document). Ignored by the
+   * unstructured kind, which has no mask.
    */
   maskSource?: MaskSource;
   /** doc-key: explicit key vectors per row (undefined rows use maskSource); the guidance loss's negatives. */
@@ -82,6 +84,14 @@ export class MemoryModule {
     return i;
   }
 
+  /**
+   * The mask source a row gets when the caller names none (the kind's policy): `hasDocument` = the row
+   * carries a corpus document id. Undefined for the unstructured kind (no mask).
+   */
+  defaultMaskSource(hasDocument: boolean): MaskSource | undefined {
+    return kindDefinition(this.config.kind).defaultMaskSource?.(this.config, hasDocument);
+  }
+
   private rowRequests(ctx: HookContext, options: MemoryHookOptions): RowMaskRequest[] {
     const out: RowMaskRequest[] = [];
     for (let r = 0; r < ctx.batchSize; r++) {
@@ -91,7 +101,8 @@ export class MemoryModule {
         continue;
       }
       const docId = ctx.docIds?.[r];
-      const source = options.maskSource ?? (docId !== undefined ? 'oracle' : 'context');
+      const source = options.maskSource ?? this.defaultMaskSource(docId !== undefined);
+      if (source === undefined) throw new Error(`kind ${this.config.kind} has a mask but defines no defaultMaskSource`);
       if (source === 'all' || source === 'none') out.push({ source });
       else if (source === 'oracle' && this.config.mode === 'dim') {
         if (docId === undefined) throw new InvalidArgumentError(`row ${r}: mask source oracle needs a document id`, 'docIds');

@@ -4,12 +4,13 @@
  * linear warm-up of transformers.get_cosine_schedule_with_warmup.
  */
 import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 export interface AdamWOptions {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
-  /** Decoupled weight decay (reference 0.05). */
+  /** Decoupled weight decay (default TRAINING_DEFAULTS.weightDecay, the reference 0.05). */
   weightDecay?: number;
 }
 
@@ -37,10 +38,10 @@ export class AdamW {
     readonly variables: ReadonlyMap<string, tf.Variable>,
     options: AdamWOptions = {},
   ) {
-    this.beta1 = options.beta1 ?? 0.9;
-    this.beta2 = options.beta2 ?? 0.999;
-    this.epsilon = options.epsilon ?? 1e-8;
-    this.weightDecay = options.weightDecay ?? 0.05;
+    this.beta1 = options.beta1 ?? TRAINING_DEFAULTS.beta1;
+    this.beta2 = options.beta2 ?? TRAINING_DEFAULTS.beta2;
+    this.epsilon = options.epsilon ?? TRAINING_DEFAULTS.epsilon;
+    this.weightDecay = options.weightDecay ?? TRAINING_DEFAULTS.weightDecay;
     for (const [name, x] of variables) {
       // Inside tidy: the zeros a variable is made from would otherwise outlive the variable's dispose().
       this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));

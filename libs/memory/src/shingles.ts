@@ -1,6 +1,6 @@
 /**
  * k-shingles of token sequences as 32-bit hashes. A shingle is k consecutive token ids; a sequence shorter
- * than k (but not empty) has one shingle, the whole sequence (the convention of @memorize/fever's shingleSet).
+ * than k (but not empty) has one shingle, the whole sequence.
  * Hash collisions between distinct shingles are possible but rare (2^-32 per pair) and only merge two shingles.
  */
 import { InvalidArgumentError } from '@memorize/tensor';

@@ -12,9 +12,10 @@ import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
 import { memoryHooks, type MemoryModule } from './module.js';
 import { deriveSeed, mulberry32 } from './hash.js';
 import { AdamW, clipByGlobalNorm, type AdamWOptions, type AdamWState } from './optim.js';
+import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 export interface TrainerOptions extends AdamWOptions {
-  /** Clip by global gradient norm (reference 10); 0 disables. */
+  /** Clip by global gradient norm (default TRAINING_DEFAULTS.gradClip, the reference 10); 0 disables. */
   gradClip?: number;
   /** doc-key negatives: another corpus document's key (default when there are two or more) or a fresh random key. */
   negativeKey?: 'other' | 'random';
@@ -67,8 +68,8 @@ export class MemoryTrainer {
       vars.set(name, p.variable);
       this.byVariable.set(p.variable.name, name);
     }
-    this.optimizer = new AdamW(vars, { weightDecay: 0.05, ...options });
-    this.gradClip = options.gradClip ?? 10;
+    this.optimizer = new AdamW(vars, options);
+    this.gradClip = options.gradClip ?? TRAINING_DEFAULTS.gradClip;
     this.negativeKey = options.negativeKey ?? (memory.documents.length > 1 ? 'other' : 'random');
     this.anchorWeight = options.anchorWeight ?? 0;
     if (!(this.anchorWeight >= 0) || !Number.isFinite(this.anchorWeight)) {

@@ -9,25 +9,24 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PRESETS, docRatio, outsideChange, runDemo } from '../../../bench/memory/memorize-demo.js';
+import { loadModel, loadTokenizer } from '@memorize/lm';
+import { PRESETS, demoRows, docRatio, outsideChange, runMemorizationTrial } from '@memorize/memory';
+import { storiesBin, storiesTok } from '@memorize/testing';
 import { backend } from './helpers.js';
 
 test('unstructured memory at layer 3 (anchored preset, 16 anchor samples) halves the documents NLL in 300 steps; outside text moves < 10%', async () => {
   await backend();
-  const [r, ...rest] = await runDemo({
-    ...PRESETS.anchored,
-    anchorSamples: 16,
-    steps: 300,
-    lr: 1e-3,
-    weightDecay: 0.05,
-    warmup: 10,
-    kinds: ['memory'],
-    seeds: [1],
-    docSets: ['b'],
-    every: 0,
-    log: () => {},
+  const model = loadModel(storiesBin);
+  const tok = await loadTokenizer(storiesTok, { vocabSize: model.config.vocabSize });
+  const { documents: docs, outside } = demoRows(tok, 'b');
+  const r = await runMemorizationTrial(model, docs, outside, {
+    kind: 'memory',
+    preset: { ...PRESETS.anchored, anchorSamples: 16 },
+    layer: 3,
+    seed: 1,
+    schedule: { steps: 300, learningRate: 1e-3, weightDecay: 0.05, warmupSteps: 10, batchSize: docs.length },
   });
-  assert.equal(rest.length, 0);
+  model.dispose();
   process.stderr.write(`[memorize] memory: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`);
   assert.equal(r.docNllInit, r.docNllBase, 'the untrained memory (gate 0) must not change the documents NLL');
   assert.ok(docRatio(r) <= 0.5, `doc NLL ratio ${docRatio(r)}`);

@@ -1,6 +1,6 @@
 /**
  * Shortened memorization check (the full table over seeds and document sets: bench/memory/memorize-demo.ts).
- * On stories260K, dlp and simset-2 memories at layer 3 in the demo's 'stable' preset (no LayerNorm, gate
+ * On stories260K, dlp and simset-2 memories at layer 3 in the 'stable' preset (no LayerNorm, gate
  * initialised to 0; simset m = 512, p = 0.05; reference optimiser: AdamW lr 1e-3, wd 0.05, cosine with 10
  * warm-up steps, clip 10), trained for 300 steps (the demo's setting) on a handful of short documents, at least halve their mean
  * NLL while text outside the corpus moves by less than 10% (dlp scores it with mask source 'none', simset
@@ -9,23 +9,29 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PRESETS, docRatio, outsideChange, runDemo } from '../../../bench/memory/memorize-demo.js';
+import { loadModel, loadTokenizer } from '@memorize/lm';
+import { PRESETS, demoRows, docRatio, outsideChange, runMemorizationTrial } from '@memorize/memory';
+import { storiesBin, storiesTok } from '@memorize/testing';
 import { backend } from './helpers.js';
 
 test('dlp and simset-2 at layer 3 (stable preset) halve the documents NLL in 300 steps; outside text moves < 10%', async () => {
   await backend();
-  const results = await runDemo({
-    ...PRESETS.stable,
-    steps: 300,
-    lr: 1e-3,
-    weightDecay: 0.05,
-    warmup: 10,
-    kinds: ['dlp', 'simset-2'],
-    seeds: [2],
-    docSets: ['a'],
-    every: 0,
-    log: () => {},
-  });
+  const model = loadModel(storiesBin);
+  const tok = await loadTokenizer(storiesTok, { vocabSize: model.config.vocabSize });
+  const { documents: docs, outside } = demoRows(tok, 'a');
+  const results = [];
+  for (const kind of ['dlp', 'simset-2']) {
+    results.push(
+      await runMemorizationTrial(model, docs, outside, {
+        kind,
+        preset: PRESETS.stable,
+        layer: 3,
+        seed: 2,
+        schedule: { steps: 300, learningRate: 1e-3, weightDecay: 0.05, warmupSteps: 10, batchSize: docs.length },
+      }),
+    );
+  }
+  model.dispose();
   assert.equal(results.length, 2);
   for (const r of results) {
     process.stderr.write(`[memorize] ${r.kind}: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`);

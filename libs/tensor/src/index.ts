@@ -5,4 +5,4 @@ export { registerMissingWasmKernels, ROPE_KERNEL, type RopeKernelAttrs } from '.
 export { enableGradients, gradientsRegistered } from './gradients.js';
 export { matMul2d, batchMatMul } from './ops.js';
 export { yieldToEventLoop } from './yield.js';
-export { mulberry32, normals } from './random.js';
+export { mulberry32, normals, fmix32, mixWord, deriveSeed, derivedRandom, shuffled } from './random.js';

@@ -1,3 +1,5 @@
+/** The project's seeded randomness, one definition each: PRNG, normals, seed derivation, shuffling. */
+
 /**
  * mulberry32: a small, fast, seedable PRNG with a 32-bit state, returning floats in [0, 1). The one
  * definition every lib uses: seeds recorded in corpora, memory files and benchmarks must mean the same
@@ -23,6 +25,70 @@ export function normals(rand: () => number, n: number, std = 1): Float32Array {
     const r = std * Math.sqrt(-2 * Math.log(u));
     out[i] = r * Math.cos(2 * Math.PI * v);
     if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/** murmur3's finaliser: a bijection on 32-bit integers with full avalanche. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** One murmur3 block step: mixes a 32-bit word into the running hash. */
+export function mixWord(h: number, word: number): number {
+  let k = Math.imul(word, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) >>> 0;
+}
+
+/**
+ * Seed derivation, in one place. Two derivations exist because each is frozen by what it reproduces:
+ *   deriveSeed    murmur3 mixing of the seed's two 32-bit words and a purpose string. Memory files record
+ *                 its values (hashing seeds) and a loaded simset memory recomputes its MinHash seeds with it.
+ *   derivedRandom mulberry32 seeded by FNV-1a over "seed NUL name NUL name...". FEVER claim splits, few-shot
+ *                 example choices, synthetic worlds and the data service's batch order come from it.
+ * Moving either onto the other changes those values (a FEVER split change breaks tests that rely on where a
+ * claim lands), so new code picks the one whose stream it must agree with.
+ */
+
+/** A 32-bit seed derived from a user seed (up to 2^53) and a purpose tag, so each use draws independent hashes. */
+export function deriveSeed(seed: number, purpose: string): number {
+  let h = mixWord(mixWord(0x9747b28c, seed >>> 0), Math.floor(seed / 4294967296) >>> 0);
+  for (let i = 0; i < purpose.length; i++) h = mixWord(h, purpose.charCodeAt(i));
+  return fmix32(h);
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units of a string: a stable, platform-independent hash. */
+function fnv1a32(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** A PRNG derived from a seed (its low 32 bits) and a list of names, so independent streams do not interfere. */
+export function derivedRandom(seed: number, ...names: ReadonlyArray<string | number>): () => number {
+  return mulberry32(fnv1a32(`${seed >>> 0}\u0000${names.join('\u0000')}`));
+}
+
+/** Fisher-Yates shuffle into a new array. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const tmp = out[i]!;
+    out[i] = out[j]!;
+    out[j] = tmp;
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   sampleAnchorRows,
   MemoryTrainer,
   saveMemory,
+  TRAINING_DEFAULTS,
   type MaskSource,
   type MemoryConfig,
   type MemoryModule,
@@ -218,19 +219,20 @@ export class MemoryStore {
     });
     if (request.anchorKlWeight < 0 || !Number.isFinite(request.anchorKlWeight)) throw new InvalidArgumentError('anchor_kl_weight must be >= 0', 'anchor_kl_weight');
     if (request.anchorKlWeight > 0 && !held.anchors) {
-      const count = request.anchorSamples || 64;
-      const tokens = request.anchorSampleTokens || 48;
+      const count = request.anchorSamples || TRAINING_DEFAULTS.anchorSamples;
+      const tokens = request.anchorSampleTokens || TRAINING_DEFAULTS.anchorTokens;
       if (count > 4096 || tokens > model.model.config.maxSeqLen - 1) {
         throw new InvalidArgumentError(`anchor_samples must be <= 4096 and anchor_sample_tokens < ${model.model.config.maxSeqLen}`, 'anchor_samples');
       }
       held.anchors = await sampleAnchorRows(model.model, { count, tokens, seed: held.memory.config.seed });
     }
+    const d = TRAINING_DEFAULTS;
     const options: TrainerOptions = {
-      weightDecay: request.weightDecay ?? 0.05,
-      gradClip: request.gradClip ?? 10,
-      beta1: request.beta1 ?? 0.9,
-      beta2: request.beta2 ?? 0.999,
-      epsilon: request.epsilon ?? 1e-8,
+      weightDecay: request.weightDecay ?? d.weightDecay,
+      gradClip: request.gradClip ?? d.gradClip,
+      beta1: request.beta1 ?? d.beta1,
+      beta2: request.beta2 ?? d.beta2,
+      epsilon: request.epsilon ?? d.epsilon,
       anchorWeight: request.anchorKlWeight,
     };
     const key = JSON.stringify(options);

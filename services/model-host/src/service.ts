@@ -1,5 +1,6 @@
 import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
 import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
+import { padRows } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { InvalidArgumentError, tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
 import { MemoryStore, type MemoryBinding } from './memories.js';
@@ -9,21 +10,10 @@ export type Definition = typeof modelHost.ModelHostService;
 
 const maxScoreItems = 4096;
 
-
-
 function positive(value: number, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
   if (value === 0) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`${field} must be in 1..${max}`, field);
   return value;
-}
-
-/** Pads rows to one length; the mask marks real tokens. */
-function padRows(rows: readonly (readonly number[])[], padId = 0): { tokens: number[][]; mask: number[][] } {
-  const t = Math.max(...rows.map((r) => r.length));
-  return {
-    tokens: rows.map((r) => [...r, ...new Array(t - r.length).fill(padId)]),
-    mask: rows.map((r) => [...r.map(() => 1), ...new Array(t - r.length).fill(0)]),
-  };
 }
 
 class StopGeneration extends Error {}
@@ -124,8 +114,8 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       const rowTokens: number[] = [];
       for (let s = 0; s < request.rows.length; s += batchSize) {
         const batch = request.rows.slice(s, s + batchSize);
-        const { tokens, mask } = padRows(batch.map((r) => r.ids));
-        const result = documentLoss(held.model, tokens, { attentionMask: mask, hooks: binding.hooks, docIds: batch.map((r) => docId(r.documentIndex)) });
+        const padded = padRows(batch.map((r) => ({ ids: r.ids, documentIndex: docId(r.documentIndex) })));
+        const result = documentLoss(held.model, padded.tokens, { attentionMask: padded.attentionMask, hooks: binding.hooks, docIds: padded.docIds });
         const perRow = await result.perRow.data();
         tf.dispose([result.loss, result.perRow]);
         rowLoss.push(...perRow);

@@ -1,5 +1,5 @@
 /** kind "dlp": document-wise memory over disjoint, length-proportional entry partitions. */
-import type { KindDefinition } from '../../kind.js';
+import { documentOrNone, type KindDefinition } from '../../kind.js';
 import { parseEntrySets, SetMasker } from '../../masker.js';
 import { dlpModes, validateDlpConfig } from './config.js';
 import { dlpEntrySets } from './entries.js';
@@ -10,6 +10,7 @@ export const dlpKind: KindDefinition = {
   documentWise: true,
   modes: dlpModes,
   validate: validateDlpConfig,
+  defaultMaskSource: documentOrNone,
   createMasker: (c, docs) =>
     new SetMasker({ kind: 'dlp', m: c.entries, mode: c.mode, sets: dlpEntrySets(docs.map((d) => d.tokens.length), c.entries), metadata: {} }),
   restoreMasker: (c, stored) =>

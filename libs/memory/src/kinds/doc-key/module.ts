@@ -8,7 +8,7 @@
 import { FailedPreconditionError, InvalidArgumentError, tf, type TensorToWrite } from '@memorize/tensor';
 import type { KeyActivation, ResolvedMemoryConfig } from '../../config.js';
 import { deriveSeed, mulberry32 } from '../../hash.js';
-import type { KindDefinition, StoredMemory } from '../../kind.js';
+import { documentOrNone, type KindDefinition, type StoredMemory } from '../../kind.js';
 import type { Masker, RowMaskRequest } from '../../masker.js';
 import { parameterFromFile, type ParameterMap } from '../../mlp.js';
 import { docKeyModes, validateDocKeyConfig } from './config.js';
@@ -124,13 +124,13 @@ function restoreGenerator(c: ResolvedMemoryConfig, stored: StoredMemory): Parame
   return map;
 }
 
-
 export const docKeyKind: KindDefinition = {
   name: 'doc-key',
   description: 'document-wise memory gated by learned keys, trained with a guidance loss (Park & Choi, IJCAI 2024)',
   documentWise: true,
   modes: docKeyModes,
   validate: validateDocKeyConfig,
+  defaultMaskSource: documentOrNone,
   createMasker: (c, docs) => new DocKeyMasker(c, documentKeys(docs.length, c.keyDim, c.seed), initGenerator(c)),
   restoreMasker: (c, stored) => {
     const keys = stored.tensor('doc_keys');

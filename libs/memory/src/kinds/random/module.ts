@@ -1,10 +1,10 @@
 /** kind "random": random entry sets of the simset size (control). */
 import type { ResolvedMemoryConfig } from '../../config.js';
-import type { KindDefinition } from '../../kind.js';
+import { documentOrNone, type KindDefinition } from '../../kind.js';
 import { parseEntrySets, SetMasker } from '../../masker.js';
 import { minHashParams, resolveSetProbability, simsetEntrySet } from '../simset/entries.js';
 import { storedSetProbability } from '../simset/module.js';
-import { randomModes, validateRandomConfig } from './config.js';
+import { randomModes } from './config.js';
 import { randomEntrySets } from './entries.js';
 
 function masker(c: ResolvedMemoryConfig, p: number, sets: Uint32Array[]): SetMasker {
@@ -16,7 +16,7 @@ export const randomKind: KindDefinition = {
   description: 'document-wise control: random entry sets of the simset size',
   documentWise: true,
   modes: randomModes,
-  validate: validateRandomConfig,
+  defaultMaskSource: documentOrNone,
   createMasker: (c, docs) => {
     const p = resolveSetProbability(c, docs);
     const simset = minHashParams(c.seed, c.entries, c.shingleK, p);

@@ -1,6 +1,2 @@
-import type { ResolvedMemoryConfig } from '../../config.js';
-
+/** simset's modes; every resolved config is valid for simset (k and p are range-checked by resolveMemoryConfig). */
 export const simsetModes = ['dim', 'token'] as const;
-
-/** Every resolved config is valid for simset (k and p are range-checked by resolveMemoryConfig). */
-export function validateSimsetConfig(_c: ResolvedMemoryConfig): void {}

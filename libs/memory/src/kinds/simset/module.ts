@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@memorize/tensor';
 import type { ResolvedMemoryConfig } from '../../config.js';
 import type { DocumentTokens, KindDefinition, StoredMemory } from '../../kind.js';
 import { parseEntrySets, SetMasker } from '../../masker.js';
-import { simsetModes, validateSimsetConfig } from './config.js';
+import { simsetModes } from './config.js';
 import { minHashParams, resolveSetProbability, simsetEntrySet, writePositionMask, type MinHashParams } from './entries.js';
 
 function masker(c: ResolvedMemoryConfig, h: MinHashParams, sets: Uint32Array[]): SetMasker {
@@ -29,7 +29,9 @@ export const simsetKind: KindDefinition = {
   description: 'document-wise memory, entry sets by MinHash over k-shingles (similar documents share entries)',
   documentWise: true,
   modes: simsetModes,
-  validate: validateSimsetConfig,
+  // Token mode reads each position's own shingle (a document id adds nothing); dim mode without a document
+  // takes the set of the row's own shingles.
+  defaultMaskSource: (c, hasDocument) => (c.mode === 'dim' && hasDocument ? 'oracle' : 'context'),
   createMasker: (c, docs: readonly DocumentTokens[]) => {
     const h = minHashParams(c.seed, c.entries, c.shingleK, resolveSetProbability(c, docs));
     return masker(c, h, docs.map((d) => simsetEntrySet(d.tokens, h)));
