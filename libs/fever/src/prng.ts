@@ -1,7 +1,7 @@
 /**
  * Deterministic pseudo-randomness: every seeded choice in the pipeline goes through these. The PRNG, the
- * seed derivation (derivedRandom: it fixes every FEVER split) and the shuffle are @memorize/tensor's
- * (random.ts), next to the memory kinds' deriveSeed.
+ * seed derivation (derivedRandom over deriveSeed: it fixes every FEVER split) and the shuffle are
+ * @memorize/tensor's (random.ts), the one scheme the memory kinds use too.
  */
 export { derivedRandom, mulberry32, shuffled } from '@memorize/tensor';
 

@@ -50,15 +50,12 @@ export function mixWord(h: number, word: number): number {
 }
 
 /**
- * Seed derivation, in one place. Two derivations exist because each is frozen by what it reproduces:
- *   deriveSeed    murmur3 mixing of the seed's two 32-bit words and a purpose string. Memory files record
- *                 its values (hashing seeds) and a loaded simset memory recomputes its MinHash seeds with it.
- *   derivedRandom mulberry32 seeded by FNV-1a over "seed NUL name NUL name...". FEVER claim splits, few-shot
- *                 example choices, synthetic worlds and the data service's batch order come from it.
- * Moving either onto the other changes those values (a FEVER split change breaks tests that rely on where a
- * claim lands), so new code picks the one whose stream it must agree with.
+ * Seed derivation, in one place: every seeded stream in the project (memory hashing seeds and initialisation,
+ * FEVER claim splits, few-shot choices, synthetic worlds, batch orders) is mulberry32 or a hash seeded by
+ * deriveSeed(user seed, purpose). Memory files record its values, and a loaded simset memory recomputes its
+ * MinHash seeds with it, so its definition is part of the file format (pinned against an independent Python
+ * implementation in libs/memory/test/format-vectors.test.ts).
  */
-
 /** A 32-bit seed derived from a user seed (up to 2^53) and a purpose tag, so each use draws independent hashes. */
 export function deriveSeed(seed: number, purpose: string): number {
   let h = mixWord(mixWord(0x9747b28c, seed >>> 0), Math.floor(seed / 4294967296) >>> 0);
@@ -66,19 +63,12 @@ export function deriveSeed(seed: number, purpose: string): number {
   return fmix32(h);
 }
 
-/** 32-bit FNV-1a over the UTF-16 code units of a string: a stable, platform-independent hash. */
-function fnv1a32(text: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** A PRNG derived from a seed (its low 32 bits) and a list of names, so independent streams do not interfere. */
+/**
+ * A PRNG for one named purpose: mulberry32 seeded by deriveSeed(seed, names joined by NUL), so independent
+ * streams (the pool split of one page, the examples of one claim) do not interfere.
+ */
 export function derivedRandom(seed: number, ...names: ReadonlyArray<string | number>): () => number {
-  return mulberry32(fnv1a32(`${seed >>> 0}\u0000${names.join('\u0000')}`));
+  return mulberry32(deriveSeed(seed, names.join('\u0000')));
 }
 
 /** Fisher-Yates shuffle into a new array. */
