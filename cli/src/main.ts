@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { MemorizeError } from '@memorize/tensor';
+import { MemorizeError } from '@memorize/errors';
 import { runServe } from './commands/serve.js';
 import { stackDown, stackStatus, stackUp } from './commands/stack.js';
 import { serviceNames, type ServiceName } from './services.js';

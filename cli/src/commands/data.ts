@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { buildCorpus, generateWorld, selectExamples, buildPrompt, writeWorld, type Corpus } from '@memorize/fever';
 import { loadTokenizer } from '@memorize/lm';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 
 export interface CorpusCommandOptions {
   claims: string;

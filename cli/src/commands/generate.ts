@@ -3,7 +3,8 @@
  * prints it (prompt pieces echoed, leading space after BOS dropped, <0xNN> pieces as raw bytes, unprintable
  * single bytes skipped, one trailing newline). stdout carries only that text; diagnostics go to stderr.
  */
-import { InvalidArgumentError, initBackend } from '@memorize/tensor';
+import { initBackend } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { generate, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer } from '@memorize/lm';
 
 export interface GenerateCommandOptions {

@@ -2,7 +2,8 @@
  * `memorize memory import|loss|inspect`. Results go to `out` (one JSON document with --json), diagnostics to
  * stderr. The main CLI wires these functions into commander.
  */
-import { InvalidArgumentError, SafetensorsReader, initBackend, tf } from '@memorize/tensor';
+import { SafetensorsReader, initBackend, tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath } from '@memorize/lm';
 import {
   DocKeyMasker,

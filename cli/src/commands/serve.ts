@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { isServiceName, serviceMain, serviceNames } from '../services.js';
 
 export interface ServeOptions {

@@ -1,5 +1,5 @@
 import { checkHealth, defaultPorts, waitHealthy } from '@memorize/service-kit';
-import { FailedPreconditionError, InvalidArgumentError } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 /** Choosing few-shot examples for a test claim and building its prompt. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { LABELS, type Label } from './claims.js';
 import type { Corpus, CorpusClaim, CorpusPage } from './pipeline.js';
 import { derivedRandom, shuffled } from './prng.js';

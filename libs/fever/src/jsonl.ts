@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 
 /** strict: the first malformed line throws; lenient: malformed lines are skipped and counted. */
 export type ParseMode = 'strict' | 'lenient';

@@ -1,5 +1,5 @@
 /** Classification metrics over the three FEVER labels, with invalid answers as their own outcome. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { LABELS, type Label } from './claims.js';
 import { mulberry32 } from './prng.js';
 

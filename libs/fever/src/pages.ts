@@ -1,5 +1,5 @@
 /** FEVER wiki-pages JSONL: {"id", "text", "lines"} with lines = "0\tsentence\tlink1\tlink2\n1\t...". */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { isRecord, readJsonl, readLines, type ParseResult, type ReadOptions } from './jsonl.js';
 
 export interface Sentence {

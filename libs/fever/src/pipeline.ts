@@ -3,7 +3,7 @@
  * each page's claims (seeded) into a few-shot pool and an evaluation set, fill missing pool labels from a
  * global pool, and tokenise the kept pages into chunks.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { loadAssignments, TitlePrefixIndex } from './assignment.js';
 import { evidencePage, LABELS, readClaims, type EvidenceSet, type FeverClaim, type Label } from './claims.js';
 import { contentHash } from './hash.js';

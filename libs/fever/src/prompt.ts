@@ -1,6 +1,6 @@
 /** The reference k-shot prompt and answer parsing. */
 import type { Label } from './claims.js';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 export const PROMPT_HEADER =
   'Determine the factuality of the following claims\nAnswer candidates: (a) supports, (b) refutes, (c) not enough info';

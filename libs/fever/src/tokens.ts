@@ -1,5 +1,5 @@
 /** Tokenisation and chunking of documents, and k-shingle keys of token ids. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 /** The only tokenizer surface the pipeline needs (libs/lm's tokenizers satisfy it). */
 export interface TextTokenizer {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { bootstrapCI, computeMetrics, erfc, mcnemar, mcnemarFromCounts, type Label, type Prediction } from '@memorize/fever';
 
 const S: Label = 'SUPPORTS';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import {
   DEFAULT_POOL_PER_PAGE,
   assembleCorpus,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { buildCorpus, buildEvalPrompts, buildPrompt, LABELS, parseAnswer, selectExamples } from '@memorize/fever';
 import { feverFiles as SHARED } from '@memorize/testing';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import {
   ATTRIBUTES,
   buildCorpus,

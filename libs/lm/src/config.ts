@@ -2,7 +2,7 @@
  * One config shape for every supported decoder-only architecture. Loaders translate HF config.json or a
  * llama2.c header into it; the model reads nothing else.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 export type Architecture = 'llama' | 'gpt_neox';
 /**

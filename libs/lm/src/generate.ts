@@ -1,7 +1,8 @@
 /**
  * Incremental decoding with a KV cache: the prompt is run once, then each new token costs one position.
  */
-import { InvalidArgumentError, tf, yieldToEventLoop } from '@memorize/tensor';
+import { tf, yieldToEventLoop } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { HookContext, LayerHook, TransformerModel } from './model.js';
 import { Sampler, type SamplerOptions } from './sampling.js';
 

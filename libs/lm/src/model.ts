@@ -3,7 +3,8 @@
  * block and an optional KV cache. Inputs are token id rows of equal length; padding is described by an
  * attention mask (1 = real token) and may sit on either side.
  */
-import { InvalidArgumentError, batchMatMul, tf } from '@memorize/tensor';
+import { batchMatMul, tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ModelConfig } from './config.js';
 import { FrozenLinear, gelu, geluTanh, layerNorm, rmsNorm, silu } from './layers.js';
 import { RopeTables, type RopeBatchTables } from './rope.js';

@@ -9,7 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ModelConfig } from './config.js';
 import { FrozenLinear } from './layers.js';
 import { TransformerModel, type ModelWeights, type Norm, type TokenRows } from './model.js';

@@ -2,7 +2,7 @@
  * Token samplers that compute exactly as llama2.c's run.c (float32 softmax, xorshift64* PRNG,
  * its top-p cutoff and ordering) so that a seeded run picks the same tokens as run.c with the same seed.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 const f = Math.fround;
 const MASK64 = (1n << 64n) - 1n;

@@ -3,7 +3,8 @@
  * loss used for memorization. Batches are right-padded: with causal attention, padding after a row's last
  * real token cannot influence that row's real positions, so results do not depend on batch composition.
  */
-import { InvalidArgumentError, tf, yieldToEventLoop } from '@memorize/tensor';
+import { tf, yieldToEventLoop } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { HookContext, LayerHook, TokenRows, TransformerModel } from './model.js';
 
 /**

@@ -5,7 +5,8 @@
  * model plus one tensor.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { canonicalConfigJson, type ModelConfig } from './config.js';
 import { FrozenLinear } from './layers.js';
 import { TransformerModel, type Block, type ModelWeights, type Norm } from './model.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import {
   HfTokenizer,
   Llama2cTokenizer,

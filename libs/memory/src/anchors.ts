@@ -5,7 +5,7 @@
  * without needing any corpus outside the documents.
  */
 import { generate, type TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { deriveSeed } from './hash.js';
 
 export interface AnchorSampleOptions {

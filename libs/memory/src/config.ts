@@ -2,7 +2,7 @@
  * Memory configuration. Field for field the proto message memorize.v1.MemoryConfig (common.proto), with the
  * same defaults: an unset (or 0) field takes the documented default. The model-host translates between them.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 export type MemoryKindName = 'memory' | 'dlp' | 'simset' | 'random' | 'doc-key';
 export const MEMORY_KIND_NAMES: readonly MemoryKindName[] = ['memory', 'dlp', 'simset', 'random', 'doc-key'];

@@ -1,6 +1,6 @@
 /** Building memories for a base model and a corpus. */
 import type { TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { kindLabel, resolveMemoryConfig, type MemoryConfig, type ResolvedMemoryConfig } from './config.js';
 import { deriveSeed } from './hash.js';
 import type { DocumentTokens } from './kind.js';

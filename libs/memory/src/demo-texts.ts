@@ -3,7 +3,7 @@
  * bench/memory/memorize-demo.ts: small corpora of invented facts (names and events the base model cannot
  * know) and ordinary TinyStories-like text outside every corpus.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { TrainingRow } from './losses.js';
 import { documentRows, outsideRows, type RowEncoder } from './memorization.js';
 

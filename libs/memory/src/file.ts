@@ -5,7 +5,8 @@
  * seeds, gelu, layer_norm, gate, gate_init, zero_init_down, up_bias_init ('' = reference), the full config, documents, per-document entry sets (set kinds) and the
  * base model's fingerprint. Written atomically by writeSafetensors (temp file + rename).
  */
-import { FailedPreconditionError, InvalidArgumentError, SafetensorsReader, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
+import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import type { TransformerModel } from '@memorize/lm';
 import { kindLabel, resolveMemoryConfig, type GeluVariant, type MemoryConfig, type ResolvedMemoryConfig } from './config.js';
 import { validateMemoryConfig } from './create.js';

@@ -4,7 +4,8 @@
  * guidanceLoss (doc-key): L = CE(x | K_D) + w * mean_rows relu(tau - CE_row(x | K_neg)).
  */
 import { documentLoss, type TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { MaskSource } from './config.js';
 import { memoryHooks, type MemoryModule } from './module.js';
 

@@ -5,7 +5,8 @@
  * in [0, 1] before the soft-mask alpha is applied.
  */
 import type { HookContext } from '@memorize/lm';
-import { FailedPreconditionError, InvalidArgumentError, tf, type TensorToWrite } from '@memorize/tensor';
+import { tf, type TensorToWrite } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import type { MaskMode } from './config.js';
 import type { ParameterMap } from './mlp.js';
 

@@ -7,7 +7,7 @@
  * The acceptance criterion: documents' NLL at most half, outside NLL within 10%.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { kindLabel, type MaskSource } from './config.js';
 import { createMemoryFor } from './create.js';
 import type { TrainingRow } from './losses.js';

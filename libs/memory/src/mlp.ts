@@ -6,7 +6,8 @@
  * PyTorch names and layouts; a norm does not depend on the transposition.
  */
 import { gelu, geluTanh } from '@memorize/lm';
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { GeluVariant } from './config.js';
 import { mulberry32 } from './hash.js';
 

@@ -3,7 +3,8 @@
  * hook right after block `layer` of a TransformerModel.
  */
 import type { HookContext, LayerHook } from '@memorize/lm';
-import { InvalidArgumentError, NotFoundError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { MaskSource, ResolvedMemoryConfig } from './config.js';
 import type { Masker, RowMaskRequest } from './masker.js';
 import { applyMlp, type MlpShape, type ParameterMap } from './mlp.js';

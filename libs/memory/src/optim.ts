@@ -3,7 +3,8 @@
  * correction, global-norm gradient clipping (torch.nn.utils.clip_grad_norm_), and the cosine schedule with
  * linear warm-up of transformers.get_cosine_schedule_with_warmup.
  */
-import { InvalidArgumentError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 export interface AdamWOptions {

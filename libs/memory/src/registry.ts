@@ -1,5 +1,5 @@
 /** Every memory kind, one line each. A new kind adds its folder under kinds/ and one line here. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { MemoryKindName } from './config.js';
 import type { KindDefinition } from './kind.js';
 import { memoryKind } from './kinds/memory/module.js';

@@ -10,7 +10,8 @@
  * steps.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError, derivedRandom, shuffled, tf, yieldToEventLoop } from '@memorize/tensor';
+import { derivedRandom, shuffled, tf, yieldToEventLoop } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { MaskSource } from './config.js';
 import { sampleAnchorRows } from './anchors.js';
 import { lmLoss, type TrainingRow } from './losses.js';

@@ -3,7 +3,7 @@
  * than k (but not empty) has one shingle, the whole sequence.
  * Hash collisions between distinct shingles are possible but rare (2^-32 per pair) and only merge two shingles.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { hashIds } from './hash.js';
 
 /** Fixed seed of shingle identity hashes: a shingle's hash is part of the file format, never change it. */

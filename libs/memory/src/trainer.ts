@@ -6,7 +6,8 @@
  * (e.g. samples of the base model, anchors.ts), so an always-on memory learns to leave typical text alone.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { InvalidArgumentError, SafetensorsReader, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
+import { SafetensorsReader, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { documentKey, randomKey } from './kinds/doc-key/entries.js';
 import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
 import { memoryHooks, type MemoryModule } from './module.js';

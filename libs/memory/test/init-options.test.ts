@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { InvalidArgumentError, SafetensorsReader, tf } from '@memorize/tensor';
+import { SafetensorsReader, tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { HookContext } from '@memorize/lm';
 import {
   MEMORY_DEFAULTS,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 /** Settings every service shares. Flags win over environment, environment over defaults. */
 export interface ServiceConfig {

@@ -1,12 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  MemorizeError,
-  NotFoundError,
-  ResourceExhaustedError,
-} from '@memorize/tensor';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError, ResourceExhaustedError } from '@memorize/errors';
 
 /** A gRPC status with its message, ready to hand to a callback or emit on a stream. */
 export interface StatusError extends Partial<ServiceError> {

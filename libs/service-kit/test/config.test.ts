@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { loadServiceConfig } from '@memorize/service-kit';
 
 test('defaults: loopback and the design ports', () => {

@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  ResourceExhaustedError,
-} from '@memorize/tensor';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@memorize/errors';
 import { GrpcStatusError, status, toStatusError } from '@memorize/service-kit';
 
 test('domain errors map to their gRPC status codes, naming the field', () => {

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError } from './errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
 import { enableGradients } from './gradients.js';
 

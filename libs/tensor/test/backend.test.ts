@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BACKEND_ORDER, InvalidArgumentError, initBackend, parseBackendName, tf } from '@memorize/tensor';
+import { BACKEND_ORDER, initBackend, parseBackendName, tf } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 

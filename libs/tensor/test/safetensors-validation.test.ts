@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, SafetensorsReader, writeSafetensors } from '@memorize/tensor';
+import { SafetensorsReader, writeSafetensors } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 function rawFile(dir: string, header: object, dataBytes: number): string {
   const json = Buffer.from(JSON.stringify(header));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError, SafetensorsReader, bytesToFloat32, writeSafetensors } from '@memorize/tensor';
+import { SafetensorsReader, bytesToFloat32, writeSafetensors } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'memorize-st-'));
 

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memorize/fever';
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { data } from '@memorize/contracts';
 
 /** A corpus held by the data service: the library's corpus plus what it was built from. */

@@ -2,7 +2,7 @@ import { data, protoFiles, serviceNames, common } from '@memorize/contracts';
 import { buildPrompt, derivedRandom, selectExamples, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
 import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
 import { CorpusStore, type HeldCorpus } from './corpora.js';
 
 export type Definition = typeof data.DataServiceService;

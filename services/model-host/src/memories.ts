@@ -15,7 +15,8 @@ import {
   type TrainerOptions,
 } from '@memorize/memory';
 import type { LayerHook } from '@memorize/lm';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, tf } from '@memorize/tensor';
+import { tf } from '@memorize/tensor';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkIds, type HeldModel, type ModelRegistry } from './models.js';

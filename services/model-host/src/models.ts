@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer, type TransformerModel } from '@memorize/lm';
 
 export { checkTokenIds as checkIds };
-import { InvalidArgumentError, NotFoundError, type BackendChoice } from '@memorize/tensor';
+import { type BackendChoice } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { modelHost } from '@memorize/contracts';
 
 /** A base model held by the host with its tokenizer. */

@@ -2,7 +2,8 @@ import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
 import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
 import { padRows } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { InvalidArgumentError, tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
+import { tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { MemoryStore, type MemoryBinding } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 

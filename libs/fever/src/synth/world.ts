@@ -4,7 +4,7 @@
  * claims are about an attribute the page does not state. Two disjoint entity sets: one to pretrain a
  * base model, one to memorise.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { PageAssignment } from '../assignment.js';
 import type { FeverClaim, Label } from '../claims.js';
 import type { WikiPage } from '../pages.js';

@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError, SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
+import { SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { NotFoundError } from '@memorize/tensor';
+import { NotFoundError } from '@memorize/errors';
 import type { TransformerModel } from '../model.js';
 import { loadHfModel } from './hf.js';
 import { loadLlama2cModel } from './llama2c.js';

@@ -7,7 +7,7 @@
  * permutes them for rotate_half instead), so the model runs with ropeStyle 'interleaved'.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { validateConfig, type ModelConfig } from '../config.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';

@@ -1,5 +1,5 @@
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { byteFallbackValue, utf8Decode, utf8Encoder } from './bytes.js';
 import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
 

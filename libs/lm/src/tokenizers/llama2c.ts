@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import { byteFallbackValue, bytesToKey, utf8Decode, utf8Encoder } from './bytes.js';
 import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
 import { MinHeap } from './heap.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '@memorize/tensor';
+import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { HfTokenizer, type HfTokenizerConfig } from './hf.js';
 import { Llama2cTokenizer, parseLlama2cTokenizer } from './llama2c.js';
 import type { Tokenizer } from './types.js';

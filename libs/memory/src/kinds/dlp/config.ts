@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ResolvedMemoryConfig } from '../../config.js';
 
 export const dlpModes = ['dim'] as const;

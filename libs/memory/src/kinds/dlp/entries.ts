@@ -8,7 +8,7 @@
  * [floor(m C_i / C), floor(m C_{i+1} / C)) (C_i the cumulative length before it), widened to one entry, so
  * a document too short for an entry of its own shares one with its neighbours.
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 
 function contiguous(sizes: readonly number[]): Uint32Array[] {
   let start = 0;

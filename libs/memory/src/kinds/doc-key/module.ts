@@ -5,7 +5,8 @@
  * key.0.weight [keyDim, keyDim], key.0.bias, key.2.weight [m, keyDim], key.2.bias. The fixed keys are stored
  * as doc_keys [documents, keyDim].
  */
-import { FailedPreconditionError, InvalidArgumentError, tf, type TensorToWrite } from '@memorize/tensor';
+import { tf, type TensorToWrite } from '@memorize/tensor';
+import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import type { KeyActivation, ResolvedMemoryConfig } from '../../config.js';
 import { deriveSeed, mulberry32 } from '../../hash.js';
 import { documentOrNone, type KindDefinition, type StoredMemory } from '../../kind.js';

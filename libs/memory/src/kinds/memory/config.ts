@@ -1,5 +1,5 @@
 /** The unstructured memory: one MLP shared by all documents; the mask mode does not apply. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ResolvedMemoryConfig } from '../../config.js';
 
 export const memoryModes = ['dim'] as const;

@@ -5,7 +5,7 @@
  * m (J p + (1 - J) p^2): linear in their Jaccard similarity. Token mode uses the single shingle ending at
  * each position (its MinHash is itself).
  */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ResolvedMemoryConfig } from '../../config.js';
 import { deriveSeed, entrySeeds, fmix32 } from '../../hash.js';
 import type { DocumentTokens } from '../../kind.js';

@@ -1,5 +1,5 @@
 /** kind "simset" (simset-k): entry sets from MinHash over k-shingles; similar documents share entries. */
-import { InvalidArgumentError } from '@memorize/tensor';
+import { InvalidArgumentError } from '@memorize/errors';
 import type { ResolvedMemoryConfig } from '../../config.js';
 import type { DocumentTokens, KindDefinition, StoredMemory } from '../../kind.js';
 import { parseEntrySets, SetMasker } from '../../masker.js';

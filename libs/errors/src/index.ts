@@ -1,6 +1,7 @@
 /**
- * Domain errors shared by every lib. Services map them to gRPC status codes (libs/service-kit);
- * libs stay free of gRPC. `field` names the request field or file the error is about.
+ * Domain errors shared by every lib: a lib of its own that imports nothing, so any lib may depend on it.
+ * Services map them to gRPC status codes (libs/service-kit); libs stay free of gRPC. `field` names the
+ * request field or file the error is about.
  */
 export class MemorizeError extends Error {
   constructor(message: string, readonly field?: string) {
