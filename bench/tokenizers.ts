@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { loadTokenizer, type Tokenizer } from '../libs/lm/src/tokenizers/index.js';
+import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 
 const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const rounds = Number(process.argv[2] ?? 3);

@@ -24,7 +24,7 @@ const hooks = new Map([[Math.floor(model.config.nLayers / 2), hook]]);
 const run = () => { if (mode === 'fwd') { const o = model.forward(tokens); o.dataSync(); o.dispose(); }
   else { const { value, grads } = tf.variableGrads(() => lm.documentLoss(model, tokens, { hooks }).loss, [w1, b1, w2, b2]); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); } };
 run(); run();
-for (let r = 0; r < 3; r++) { const c0 = process.cpuUsage(); let t0 = performance.now(); for (let i = 0; i < 3; i++) run(); console.log("ms/iter", ((performance.now() - t0) / 3).toFixed(1), "cpu ms/iter", (process.cpuUsage(c0).user / 3000).toFixed(1)); }
+for (let r = 0; r < 3; r++) { const c0 = process.cpuUsage(); const t0 = performance.now(); for (let i = 0; i < 3; i++) run(); console.log("ms/iter", ((performance.now() - t0) / 3).toFixed(1), "cpu ms/iter", (process.cpuUsage(c0).user / 3000).toFixed(1)); }
 if (process.argv[4] === 'prof') {
   const p = await tf.profile(() => run());
   const agg = new Map<string, { ms: number; n: number }>();

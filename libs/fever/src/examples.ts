@@ -20,7 +20,11 @@ export function selectExamples(page: CorpusPage, k: number, options: { seed?: nu
   if (k < LABELS.length) return order.slice(0, k);
   const chosen: CorpusClaim[] = [];
   const seen = new Set<Label>();
-  for (const c of order) if (!seen.has(c.label)) (seen.add(c.label), chosen.push(c));
+  for (const c of order) {
+    if (seen.has(c.label)) continue;
+    seen.add(c.label);
+    chosen.push(c);
+  }
   for (const c of order) if (chosen.length < k && !chosen.includes(c)) chosen.push(c);
   return chosen.slice(0, k);
 }

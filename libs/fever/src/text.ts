@@ -29,7 +29,7 @@ export function detokenizeFever(text: string): string {
   return unescapeFever(text)
     .replace(/``\s*/g, '"')
     .replace(/\s*''/g, '"')
-    .replace(/([(\[{])\s+/g, '$1')
+    .replace(/([([{])\s+/g, '$1')
     .replace(/\s+([)\]},.;:!?%])/g, '$1')
     .replace(/\s+(n't|'s|'re|'ve|'m|'ll|'d)\b/gi, '$1')
     .replace(/[ \t]{2,}/g, ' ')

@@ -92,7 +92,7 @@ const MASKED = -1e9;
  * gradient, instead of the tape's chain through per-head split/concat/reshape gradients.
  */
 function attend(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor4D, scoreShape: [number, number, number, number]): tf.Tensor3D {
-  const [n, m, hd] = q.shape;
+  const [n, m] = q.shape;
   const tk = kT.shape[2];
   const fn = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qi, kTi, vi] = inputs as tf.Tensor3D[];
