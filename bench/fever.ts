@@ -7,16 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  buildCorpus,
-  encodeBytes,
-  generateWorld,
-  readClaims,
-  readPages,
-  tokenizeDocuments,
-  writeWorld,
-  type TextTokenizer,
-} from '@memorize/fever';
+import { buildCorpus, encodeBytes, generateWorld, readClaims, readPages, tokenizeDocuments, writeWorld, type TextTokenizer } from '@memorize/fever';
 
 const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const fever = join(shared, 'data/fever');
@@ -53,7 +44,7 @@ async function realTokenizer(): Promise<{ name: string; tokenizer: TextTokenizer
   try {
     const lm = (await import('@memorize/lm')) as Record<string, unknown>;
     if (typeof lm.loadTokenizer === 'function') {
-      const t = (await (lm.loadTokenizer as (p: string) => Promise<TextTokenizer>)(tok512));
+      const t = await (lm.loadTokenizer as (p: string) => Promise<TextTokenizer>)(tok512);
       return { name: '@memorize/lm loadTokenizer(tok512.bin)', tokenizer: t };
     }
   } catch (err) {
@@ -80,10 +71,16 @@ const claimsBytes = (await stat(sources.claims)).size;
 const pagesBytes = (await stat(sources.pages)).size;
 const claims = await best(5, () => count(readClaims(sources.claims)));
 const pages = await best(5, () => count(readPages(sources.pages)));
-console.log(`shared slice: claims ${fmt(claims.value)} in ${claims.seconds.toFixed(3)} s -> ${fmt(claims.value / claims.seconds)} claims/s (${(claimsBytes / 1e6 / claims.seconds).toFixed(1)} MB/s)`);
-console.log(`shared slice: pages  ${fmt(pages.value)} in ${pages.seconds.toFixed(3)} s -> ${fmt(pages.value / pages.seconds)} pages/s (${(pagesBytes / 1e6 / pages.seconds).toFixed(1)} MB/s)`);
+console.log(
+  `shared slice: claims ${fmt(claims.value)} in ${claims.seconds.toFixed(3)} s -> ${fmt(claims.value / claims.seconds)} claims/s (${(claimsBytes / 1e6 / claims.seconds).toFixed(1)} MB/s)`,
+);
+console.log(
+  `shared slice: pages  ${fmt(pages.value)} in ${pages.seconds.toFixed(3)} s -> ${fmt(pages.value / pages.seconds)} pages/s (${(pagesBytes / 1e6 / pages.seconds).toFixed(1)} MB/s)`,
+);
 const corpus = await best(3, () => buildCorpus(sources, { topN: 300 }));
-console.log(`buildCorpus top 300 (sidecar): ${corpus.seconds.toFixed(3)} s; ${corpus.value.stats.pages} pages, pool ${corpus.value.stats.pool}, eval ${corpus.value.stats.eval}`);
+console.log(
+  `buildCorpus top 300 (sidecar): ${corpus.seconds.toFixed(3)} s; ${corpus.value.stats.pages} pages, pool ${corpus.value.stats.pool}, eval ${corpus.value.stats.eval}`,
+);
 const prefix = await best(3, () => buildCorpus({ claims: sources.claims, pages: sources.pages }, { topN: 300 }));
 console.log(`buildCorpus top 300 (title-prefix rule, extra id pass): ${prefix.seconds.toFixed(3)} s`);
 
@@ -102,9 +99,13 @@ try {
   const wanted = new Set<string>();
   for await (const p of readPages(paths.pages)) if (wanted.size < 100) wanted.add(p.id);
   const selected = await best(2, () => count(readPages(paths.pages, { only: wanted })));
-  console.log(`synthetic: scanning for 100 wanted pages ${fmt(synthPages.value / selected.seconds)} lines/s (${(mb / selected.seconds).toFixed(1)} MB/s)`);
+  console.log(
+    `synthetic: scanning for 100 wanted pages ${fmt(synthPages.value / selected.seconds)} lines/s (${(mb / selected.seconds).toFixed(1)} MB/s)`,
+  );
   const big = await timeIt(() => buildCorpus(paths, { topN: 1000 }));
-  console.log(`synthetic: buildCorpus top 1000 of ${fmt(entities)} pages: ${big.seconds.toFixed(2)} s, RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  console.log(
+    `synthetic: buildCorpus top 1000 of ${fmt(entities)} pages: ${big.seconds.toFixed(2)} s, RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -114,4 +115,6 @@ const docs = corpus.value.pages;
 const chars = docs.reduce((s, d) => s + d.text.length, 0);
 const tok = await best(3, async () => tokenizeDocuments(docs, tokenizer));
 const tokens = tok.value.reduce((s, d) => s + d.tokens.length, 0);
-console.log(`tokenization [${name}]: ${fmt(tokens)} tokens (${fmt(chars)} chars, ${docs.length} pages) in ${tok.seconds.toFixed(3)} s -> ${fmt(tokens / tok.seconds)} tokens/s`);
+console.log(
+  `tokenization [${name}]: ${fmt(tokens)} tokens (${fmt(chars)} chars, ${docs.length} pages) in ${tok.seconds.toFixed(3)} s -> ${fmt(tokens / tok.seconds)} tokens/s`,
+);

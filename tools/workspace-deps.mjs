@@ -24,7 +24,8 @@ export function workspaceDependencyMismatches(root = repoRoot, { fix = false } =
       const declared = Object.keys(pkg[field] ?? {}).filter((n) => n.startsWith(SCOPE));
       const expected = Object.keys(wanted).filter((n) => wanted[n] === field);
       for (const name of expected.filter((n) => !declared.includes(n))) problems.push(`${project.root}: imports ${name} but ${field} lacks it`);
-      for (const name of declared.filter((n) => !expected.includes(n))) problems.push(`${project.root}: ${field} declares ${name}, which ${wanted[name] ? `belongs in ${wanted[name]}` : 'it never imports'}`);
+      for (const name of declared.filter((n) => !expected.includes(n)))
+        problems.push(`${project.root}: ${field} declares ${name}, which ${wanted[name] ? `belongs in ${wanted[name]}` : 'it never imports'}`);
       if (fix && (expected.length !== declared.length || expected.some((n) => !declared.includes(n)))) {
         const others = Object.entries(pkg[field] ?? {}).filter(([n]) => !n.startsWith(SCOPE));
         const entries = [...others, ...expected.map((n) => [n, '*'])].sort(([a], [b]) => a.localeCompare(b));

@@ -22,7 +22,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const storiesBin = join(repo, '..', 'shared', 'models', 'stories260K', 'stories260K.bin');
 const BATCH = 4;
@@ -103,7 +102,9 @@ async function child(): Promise<void> {
       const spec = {
         module: hookModule,
         layer,
-        params: Object.fromEntries(Object.entries({ w1, b1, w2, b2 }).map(([k, v]) => [k, { data: v.dataSync() as Float32Array, shape: [...v.shape] }])),
+        params: Object.fromEntries(
+          Object.entries({ w1, b1, w2, b2 }).map(([k, v]) => [k, { data: v.dataSync() as Float32Array, shape: [...v.shape] }]),
+        ),
       };
       const p: Partial<Record<Workload, number>> = {};
       p.forward = (BATCH * SEQ) / (await timed(async () => void (await pm.forward(tokens))));
@@ -115,7 +116,9 @@ async function child(): Promise<void> {
     tf.dispose([w1, b1, w2, b2]);
     process.stderr.write(`${choice.name} ${name}: ${JSON.stringify(r)} (tensors alive ${tf.memory().numTensors})\n`);
   }
-  process.stdout.write(`${JSON.stringify({ backend: choice.name, results, parallel: Object.keys(parallelResults).length ? { backend: `${choice.name} x${workers}`, results: parallelResults } : undefined })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ backend: choice.name, results, parallel: Object.keys(parallelResults).length ? { backend: `${choice.name} x${workers}`, results: parallelResults } : undefined })}\n`,
+  );
 }
 
 function torchAvailable(): boolean {
@@ -152,16 +155,19 @@ async function parent(): Promise<void> {
     if (r.status === 0 && parsed) {
       rows.push(parsed);
       if (parsed.parallel) rows.push(parsed.parallel);
-    }
-    else process.stderr.write(`   ${backend}: not available\n`);
+    } else process.stderr.write(`   ${backend}: not available\n`);
   }
   let torch: { torch: string; results: Record<string, Record<Workload, { tokens_per_s: number; threads: number }>> } | undefined;
   if (torchAvailable()) {
     process.stderr.write('== pytorch (bench/lm/torch_peer.py)\n');
-    const r = spawnSync('/usr/bin/python3', [join(repo, 'bench/lm/torch_peer.py'), storiesBin, String(BATCH), String(SEQ), String(GEN), String(MIN_SECONDS)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [join(repo, 'bench/lm/torch_peer.py'), storiesBin, String(BATCH), String(SEQ), String(GEN), String(MIN_SECONDS)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     torch = lastJson(r.stdout);
   } else {
     process.stderr.write('PyTorch not found (/usr/bin/python3 -c "import torch"): no peer column\n');
@@ -180,7 +186,9 @@ async function parent(): Promise<void> {
           w,
           row.backend,
           fmt(ours),
-          ...(torch ? [peer ? `${fmt(peer.tokens_per_s)} (${peer.threads}t)` : '-', peer && ours ? `${(ours / peer.tokens_per_s).toFixed(2)}x` : '-'] : []),
+          ...(torch
+            ? [peer ? `${fmt(peer.tokens_per_s)} (${peer.threads}t)` : '-', peer && ours ? `${(ours / peer.tokens_per_s).toFixed(2)}x` : '-']
+            : []),
         ]);
       }
     }

@@ -77,7 +77,14 @@ async function runDemo(o: DemoOptions): Promise<DemoResult[]> {
           seed,
           entries: o.entries,
           setProbability: o.setProbability,
-          schedule: { steps: o.steps, learningRate: o.lr, weightDecay: o.weightDecay, warmupSteps: o.warmup, gradClip: TRAINING_DEFAULTS.gradClip, batchSize: docs.length },
+          schedule: {
+            steps: o.steps,
+            learningRate: o.lr,
+            weightDecay: o.weightDecay,
+            warmupSteps: o.warmup,
+            gradClip: TRAINING_DEFAULTS.gradClip,
+            batchSize: docs.length,
+          },
           evalEvery: o.every,
           onEvaluation: (s, base) =>
             log(
@@ -157,7 +164,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const results = await runDemo(o);
   const p = o.preset;
   if (o.json) {
-    console.log(JSON.stringify({ options: o, results: results.map((r) => ({ ...r, docRatio: docRatio(r), outsideChange: outsideChange(r), meetsCriterion: meetsMemorizationCriterion(r) })) }));
+    console.log(
+      JSON.stringify({
+        options: o,
+        results: results.map((r) => ({
+          ...r,
+          docRatio: docRatio(r),
+          outsideChange: outsideChange(r),
+          meetsCriterion: meetsMemorizationCriterion(r),
+        })),
+      }),
+    );
   } else {
     console.log(
       `stories260K, layer 3, ${o.steps} steps, peak lr ${o.lr}, AdamW wd ${o.weightDecay}, warm-up ${o.warmup}, cosine, clip ${TRAINING_DEFAULTS.gradClip}; ` +

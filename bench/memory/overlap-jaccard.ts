@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readPages, unescapeFever } from '@memorize/fever';
 import { loadTokenizer } from '@memorize/lm';
-import { MEMORY_KINDS, overlapJaccardCorrelation, pairJaccards, resolveMemoryConfig, setSizeStats, kindLabel, type MemoryConfig } from '@memorize/memory';
+import {
+  MEMORY_KINDS,
+  overlapJaccardCorrelation,
+  pairJaccards,
+  resolveMemoryConfig,
+  setSizeStats,
+  kindLabel,
+  type MemoryConfig,
+} from '@memorize/memory';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const shared = join(repo, '..', 'shared');
@@ -16,7 +24,8 @@ const shared = join(repo, '..', 'shared');
 export async function feverPageTokens(): Promise<number[][]> {
   const tok = await loadTokenizer(join(shared, 'models', 'stories260K', 'tok512.bin'), { vocabSize: 512 });
   const docs: number[][] = [];
-  for await (const page of readPages(join(shared, 'data', 'fever', 'wiki-pages.jsonl'))) docs.push(tok.encode(unescapeFever(page.text), { bos: true }));
+  for await (const page of readPages(join(shared, 'data', 'fever', 'wiki-pages.jsonl')))
+    docs.push(tok.encode(unescapeFever(page.text), { bos: true }));
   return docs;
 }
 
@@ -35,7 +44,10 @@ export interface CorrelationRow {
 /** Entry sets of a set-based kind without building its MLP. */
 export function entrySetsOf(config: MemoryConfig, docs: number[][]): Uint32Array[] {
   const c = resolveMemoryConfig(config);
-  const masker = MEMORY_KINDS.get(c.kind)!.createMasker!(c, docs.map((tokens) => ({ tokens })));
+  const masker = MEMORY_KINDS.get(c.kind)!.createMasker!(
+    c,
+    docs.map((tokens) => ({ tokens })),
+  );
   return masker.entrySets()!;
 }
 
@@ -52,7 +64,17 @@ export function correlations(docs: number[][], m: number, p: number, kinds: Memo
     if (!jaccards.has(k)) jaccards.set(k, pairJaccards(docs, k));
     const r = overlapJaccardCorrelation(sets, jaccards.get(k)!);
     const s = setSizeStats(sets);
-    rows.push({ kind: kindLabel(c), jaccardK: k, pearson: r.pearson, spearman: r.spearman, meanSize: s.mean, minSize: s.min, maxSize: s.max, empty: s.empty, ms });
+    rows.push({
+      kind: kindLabel(c),
+      jaccardK: k,
+      pearson: r.pearson,
+      spearman: r.spearman,
+      meanSize: s.mean,
+      minSize: s.min,
+      maxSize: s.max,
+      empty: s.empty,
+      ms,
+    });
   }
   return rows;
 }
@@ -76,7 +98,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of correlations(docs, m, p, kinds)) {
     console.log(
       `${r.kind.padEnd(10)} ${String(r.jaccardK).padStart(9)} ${r.pearson.toFixed(3).padStart(8)} ${r.spearman.toFixed(3).padStart(9)}  ` +
-        `${r.meanSize.toFixed(2).padStart(8)} / ${r.minSize} / ${r.maxSize}`.padEnd(24) + `${String(r.empty).padStart(6)} ${r.ms.toFixed(0).padStart(10)}`,
+        `${r.meanSize.toFixed(2).padStart(8)} / ${r.minSize} / ${r.maxSize}`.padEnd(24) +
+        `${String(r.empty).padStart(6)} ${r.ms.toFixed(0).padStart(10)}`,
     );
   }
 }

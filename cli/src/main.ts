@@ -91,21 +91,23 @@ program
   .option('--temperature <t>', '0 = greedy', '1')
   .option('--top-p <p>', 'nucleus sampling mass', '0.9')
   .option('--seed <s>', 'sampling seed (default: the clock)')
-  .action(async (o: { model: string; tokenizer?: string; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed?: string }) => {
-    const { runGenerate } = await import('./commands/generate.js');
-    await runGenerate(
-      {
-        model: o.model,
-        tokenizer: o.tokenizer,
-        prompt: o.prompt,
-        maxNewTokens: number(o.maxNewTokens, '--max-new-tokens'),
-        temperature: number(o.temperature, '--temperature'),
-        topP: number(o.topP, '--top-p'),
-        seed: o.seed === undefined ? undefined : number(o.seed, '--seed'),
-      },
-      out,
-    );
-  });
+  .action(
+    async (o: { model: string; tokenizer?: string; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed?: string }) => {
+      const { runGenerate } = await import('./commands/generate.js');
+      await runGenerate(
+        {
+          model: o.model,
+          tokenizer: o.tokenizer,
+          prompt: o.prompt,
+          maxNewTokens: number(o.maxNewTokens, '--max-new-tokens'),
+          temperature: number(o.temperature, '--temperature'),
+          topP: number(o.topP, '--top-p'),
+          seed: o.seed === undefined ? undefined : number(o.seed, '--seed'),
+        },
+        out,
+      );
+    },
+  );
 
 function integer(value: string, flag: string): number {
   const n = number(value, flag);
@@ -126,7 +128,18 @@ const corpusOptions = (cmd: Command): Command =>
     .option('--strict', 'fail on the first malformed line instead of skipping it')
     .option('--json', 'print one JSON document');
 
-type CorpusFlags = { claims: string; pages: string; assignment?: string; top?: string; seed: string; poolPerPage?: string; tokenizer?: string; maxLength?: string; strict?: boolean; json?: boolean };
+type CorpusFlags = {
+  claims: string;
+  pages: string;
+  assignment?: string;
+  top?: string;
+  seed: string;
+  poolPerPage?: string;
+  tokenizer?: string;
+  maxLength?: string;
+  strict?: boolean;
+  json?: boolean;
+};
 const corpusArgs = (o: CorpusFlags) => ({
   claims: o.claims,
   pages: o.pages,
@@ -141,10 +154,12 @@ const corpusArgs = (o: CorpusFlags) => ({
 });
 
 const dataCmd = program.command('data').description('the FEVER pipeline, run locally');
-corpusOptions(dataCmd.command('stats').description('pages, claims per label, pool/eval sizes and tokens of a corpus')).action(async (o: CorpusFlags) => {
-  const { runDataStats } = await import('./commands/data.js');
-  await runDataStats(corpusArgs(o), out);
-});
+corpusOptions(dataCmd.command('stats').description('pages, claims per label, pool/eval sizes and tokens of a corpus')).action(
+  async (o: CorpusFlags) => {
+    const { runDataStats } = await import('./commands/data.js');
+    await runDataStats(corpusArgs(o), out);
+  },
+);
 corpusOptions(dataCmd.command('prompt').description('the exact k-shot prompt a model sees for one claim'))
   .requiredOption('--claim-id <id>', 'FEVER claim id')
   .option('--shots <k>', 'examples in the prompt', '1')
@@ -174,11 +189,14 @@ memoryCmd
   .requiredOption('--weights <file>', 'safetensors with the PyTorch weights')
   .requiredOption('--out <file>', 'memory file to write (atomically)')
   .option('--gelu <variant>', 'erf | tanh', 'erf')
-  .option('--model <path>', 'record this base model\'s fingerprint (else any model of matching width accepts it)')
+  .option('--model <path>', "record this base model's fingerprint (else any model of matching width accepts it)")
   .option('--json', 'print a JSON summary')
   .action(async (o: { kind: string; layer: string; weights: string; out: string; gelu: 'erf' | 'tanh'; model?: string; json?: boolean }) => {
     const { runMemoryImport } = await import('./commands/memory.js');
-    await runMemoryImport({ kind: o.kind, layer: integer(o.layer, '--layer'), weights: o.weights, out: o.out, gelu: o.gelu, model: o.model, json: o.json }, out);
+    await runMemoryImport(
+      { kind: o.kind, layer: integer(o.layer, '--layer'), weights: o.weights, out: o.out, gelu: o.gelu, model: o.model, json: o.json },
+      out,
+    );
   });
 memoryCmd
   .command('loss')
@@ -192,13 +210,25 @@ memoryCmd
   .option('--document <n>', 'document-wise memories: the corpus document whose mask to use')
   .addOption(new Option('--mask-source <source>', 'where a document-wise memory takes its mask').choices(['oracle', 'context', 'all', 'none']))
   .option('--json', 'print one JSON object')
-  .action(async (o: { model: string; tokenizer?: string; memory: string; text?: string; tokens?: string; grad?: boolean; document?: string; maskSource?: 'oracle' | 'context' | 'all' | 'none'; json?: boolean }) => {
-    const { runMemoryLoss } = await import('./commands/memory.js');
-    await runMemoryLoss({ ...o, document: o.document === undefined ? undefined : integer(o.document, '--document') }, out);
-  });
+  .action(
+    async (o: {
+      model: string;
+      tokenizer?: string;
+      memory: string;
+      text?: string;
+      tokens?: string;
+      grad?: boolean;
+      document?: string;
+      maskSource?: 'oracle' | 'context' | 'all' | 'none';
+      json?: boolean;
+    }) => {
+      const { runMemoryLoss } = await import('./commands/memory.js');
+      await runMemoryLoss({ ...o, document: o.document === undefined ? undefined : integer(o.document, '--document') }, out);
+    },
+  );
 memoryCmd
   .command('inspect')
-  .description('print a memory file\'s metadata and entry-set statistics')
+  .description("print a memory file's metadata and entry-set statistics")
   .argument('<file>', 'memory .safetensors')
   .option('--json', 'print one JSON object')
   .action(async (file: string, o: { json?: boolean }) => {

@@ -63,14 +63,21 @@ test('memory import with --model records the fingerprint; inspect reports entry-
   const model = loadModel(storiesBin);
   const dir = tempDir();
   const docs = tokenRows(6, 30, model.config.vocabSize);
-  const memory = createMemoryFor(model, { kind: 'simset', layer: 2, setProbability: 0.2, entries: 32 }, docs.map((tokens) => ({ tokens })));
+  const memory = createMemoryFor(
+    model,
+    { kind: 'simset', layer: 2, setProbability: 0.2, entries: 32 },
+    docs.map((tokens) => ({ tokens })),
+  );
   const path = join(dir, 's.safetensors');
   saveMemory(path, memory);
   const out = sink();
   await runMemoryInspect(path, out.stream);
   const sizes = memory.entrySets()!.map((s) => s.length);
   const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
-  assert.match(out.text(), new RegExp(`entry sets \\(entry sets\\): 6 documents, size mean ${mean.toFixed(2)} min ${Math.min(...sizes)} max ${Math.max(...sizes)}`));
+  assert.match(
+    out.text(),
+    new RegExp(`entry sets \\(entry sets\\): 6 documents, size mean ${mean.toFixed(2)} min ${Math.min(...sizes)} max ${Math.max(...sizes)}`),
+  );
   assert.match(out.text(), /overlap: 15 pairs/);
   memory.dispose();
 

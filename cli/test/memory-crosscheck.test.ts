@@ -14,7 +14,9 @@ import { computeMemoryLoss } from '../src/commands/memory.js';
 import { backend, relDiff, runPython, storiesHf, tempDir } from '@memorize/testing';
 
 const script = join(import.meta.dirname, 'torch_memory_loss.py');
-const TOKENS = [1, 403, 407, 261, 378, 429, 259, 271, 365, 275, 360, 396, 282, 419, 261, 471, 290, 345, 260, 302, 267, 350, 269, 413, 272, 260, 426, 46];
+const TOKENS = [
+  1, 403, 407, 261, 378, 429, 259, 271, 365, 275, 360, 396, 282, 419, 261, 471, 290, 345, 260, 302, 267, 350, 269, 413, 272, 260, 426, 46,
+];
 
 interface LossJson {
   loss: number;
@@ -31,7 +33,8 @@ for (const gelu of ['erf', 'tanh'] as GeluVariant[]) {
     const memory = createMemoryFor(model, { kind: 'memory', layer: 3, seed: 11, gelu });
     // Perturb LayerNorm and gate away from their identity init so their gradients are exercised too.
     for (const [name, p] of memory.parameters()) {
-      if (name.startsWith('ln.') || name === 'gate') p.variable.assign(tf.add(p.variable, tf.randomUniform(p.variable.shape, -0.3, 0.3, 'float32', 5)));
+      if (name.startsWith('ln.') || name === 'gate')
+        p.variable.assign(tf.add(p.variable, tf.randomUniform(p.variable.shape, -0.3, 0.3, 'float32', 5)));
     }
     saveMemory(path, memory);
     memory.dispose();
@@ -80,7 +83,10 @@ test('training matches PyTorch step by step: AdamW (decoupled decay), cosine war
     assert.ok(relDiff(losses[s], ref.losses[s]) < 1e-4, `step ${s}: loss ${losses[s]} vs torch ${ref.losses[s]}`);
     assert.ok(relDiff(norms[s], ref.grad_norms[s]) < 1e-3, `step ${s}: grad norm ${norms[s]} vs torch ${ref.grad_norms[s]}`);
   }
-  assert.ok(ref.grad_norms.some((n) => n > clip), 'clipping was exercised');
+  assert.ok(
+    ref.grad_norms.some((n) => n > clip),
+    'clipping was exercised',
+  );
   assert.ok(ref.losses[steps - 1] < ref.losses[0], 'the loss went down');
   for (const [name, p] of memory.parameters()) {
     const ours = Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.variable)).dataSync()[0]));

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { feverDir, runCli as memorize, storiesTok } from '@memorize/testing';
 
 const fever = `${feverDir}/`;
-const corpusFlags = ['--claims', `${fever}paper_test.jsonl`, '--pages', `${fever}wiki-pages.jsonl`, '--assignment', `${fever}page_assignment.jsonl`, '--top', '300'];
+const corpusFlags = [
+  '--claims',
+  `${fever}paper_test.jsonl`,
+  '--pages',
+  `${fever}wiki-pages.jsonl`,
+  '--assignment',
+  `${fever}page_assignment.jsonl`,
+  '--top',
+  '300',
+];
 
 test('data stats --json prints exactly the SOURCES.md counts on stdout', () => {
   const r = memorize(['data', 'stats', ...corpusFlags, '--json', '--tokenizer', storiesTok]);
@@ -20,7 +29,10 @@ test('data stats --json prints exactly the SOURCES.md counts on stdout', () => {
 
 test('data prompt prints the exact prompt for 0 to 5 shots', () => {
   // The first claim of the file that the seeded split puts in an evaluation set whose page pool holds 5 shots.
-  const candidates = readFileSync(`${fever}paper_test.jsonl`, 'utf8').split('\n').slice(0, 20).map((l) => JSON.parse(l) as { id: number; claim: string });
+  const candidates = readFileSync(`${fever}paper_test.jsonl`, 'utf8')
+    .split('\n')
+    .slice(0, 20)
+    .map((l) => JSON.parse(l) as { id: number; claim: string });
   const chosen = candidates.find((c) => memorize(['data', 'prompt', ...corpusFlags, '--claim-id', String(c.id), '--shots', '5']).code === 0);
   assert.ok(chosen, 'one of the first 20 claims can be prompted with 5 shots');
   const { id, claim: text } = chosen;
@@ -51,7 +63,11 @@ test('data stats refuses N larger than the pages available and a missing file', 
 test('synth writes a deterministic world per seed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'memorize-synth-'));
   try {
-    for (const [name, seed] of [['a', '3'], ['b', '3'], ['c', '4']]) {
+    for (const [name, seed] of [
+      ['a', '3'],
+      ['b', '3'],
+      ['c', '4'],
+    ]) {
       const r = memorize(['synth', '--seed', seed, '--entities', '20', '--out', join(dir, name)]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), join(dir, name));

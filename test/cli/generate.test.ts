@@ -25,10 +25,35 @@ test('the HF folder prints the same bytes; a .bin finds its tok*.bin tokenizer b
 });
 
 test('fewer new tokens print a prefix of the golden text; sampling with a seed is reproducible', () => {
-  const short = memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', golden.prompt, '--max-new-tokens', '5', '--temperature', '0']);
+  const short = memorize([
+    'generate',
+    '--model',
+    `${stories}stories260K.bin`,
+    '--prompt',
+    golden.prompt,
+    '--max-new-tokens',
+    '5',
+    '--temperature',
+    '0',
+  ]);
   assert.equal(short.code, 0, short.stderr);
   assert.ok(golden.text.startsWith(short.stdout.slice(0, -1)) && short.stdout.length > golden.prompt.length + 1);
-  const sample = () => memorize(['generate', '--model', `${stories}stories260K.bin`, '--prompt', golden.prompt, '--max-new-tokens', '40', '--temperature', '1', '--top-p', '0.9', '--seed', '42']).stdout;
+  const sample = () =>
+    memorize([
+      'generate',
+      '--model',
+      `${stories}stories260K.bin`,
+      '--prompt',
+      golden.prompt,
+      '--max-new-tokens',
+      '40',
+      '--temperature',
+      '1',
+      '--top-p',
+      '0.9',
+      '--seed',
+      '42',
+    ]).stdout;
   const a = sample();
   assert.equal(a, sample());
   assert.ok(a.startsWith(golden.prompt));

@@ -32,7 +32,20 @@ test('memory import -> inspect -> loss through the command line, stdout holding 
       gate: { shape: [], data: Float32Array.of(0.5) },
     });
     const file = join(dir, 'm.safetensors');
-    const imported = memorize(['memory', 'import', '--kind', 'memory', '--layer', '2', '--weights', weights, '--out', file, '--model', `${stories}stories260K.bin`]);
+    const imported = memorize([
+      'memory',
+      'import',
+      '--kind',
+      'memory',
+      '--layer',
+      '2',
+      '--weights',
+      weights,
+      '--out',
+      file,
+      '--model',
+      `${stories}stories260K.bin`,
+    ]);
     assert.equal(imported.code, 0, imported.stderr);
 
     const inspected = memorize(['memory', 'inspect', file, '--json']);
@@ -44,7 +57,18 @@ test('memory import -> inspect -> loss through the command line, stdout holding 
     assert.deepEqual(info.tensors['down.weight'], [d, m]);
 
     const tokens = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376];
-    const loss = memorize(['memory', 'loss', '--model', `${stories}stories260K.bin`, '--memory', file, '--tokens', tokens.join(','), '--grad', '--json']);
+    const loss = memorize([
+      'memory',
+      'loss',
+      '--model',
+      `${stories}stories260K.bin`,
+      '--memory',
+      file,
+      '--tokens',
+      tokens.join(','),
+      '--grad',
+      '--json',
+    ]);
     assert.equal(loss.code, 0, loss.stderr);
     const result = JSON.parse(loss.stdout) as { loss: number; grad_norms: Record<string, number>; total_grad_norm: number };
     assert.ok(Number.isFinite(result.loss) && result.loss > 0);

@@ -26,7 +26,10 @@ test('stack up starts four healthy processes, status reports them, down stops th
     assert.equal(up.stdout.split('\n').filter(Boolean).length, 1, 'stdout carries only the log folder');
     assert.ok(existsSync(join(logDir, 'data.log')), 'logs are written to the printed folder');
     const state = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as { services: Array<{ name: string; pid: number; port: number }> };
-    assert.deepEqual(state.services.map((s) => s.port), ports);
+    assert.deepEqual(
+      state.services.map((s) => s.port),
+      ports,
+    );
     for (const s of state.services) assert.ok(alive(s.pid), `${s.name} runs`);
 
     const again = memorize(['stack', 'up', '--dir', dir, ...portArgs]);
@@ -36,12 +39,15 @@ test('stack up starts four healthy processes, status reports them, down stops th
     const status = memorize(['stack', 'status', '--dir', dir, '--json']);
     assert.equal(status.code, 0, status.stderr);
     const statuses = JSON.parse(status.stdout) as Array<{ name: string; health: string }>;
-    assert.deepEqual(statuses.map((s) => [s.name, s.health]), [
-      ['data', 'SERVING'],
-      ['model-host', 'SERVING'],
-      ['trainer', 'SERVING'],
-      ['evaluator', 'SERVING'],
-    ]);
+    assert.deepEqual(
+      statuses.map((s) => [s.name, s.health]),
+      [
+        ['data', 'SERVING'],
+        ['model-host', 'SERVING'],
+        ['trainer', 'SERVING'],
+        ['evaluator', 'SERVING'],
+      ],
+    );
 
     // Each is listed and described through reflection by an independent client.
     const names = ['memorize.v1.DataService', 'memorize.v1.ModelHost', 'memorize.v1.Trainer', 'memorize.v1.Evaluator'];
@@ -49,7 +55,10 @@ test('stack up starts four healthy processes, status reports them, down stops th
 
     const down = memorize(['stack', 'down', '--dir', dir, '--json']);
     assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual((JSON.parse(down.stdout) as Array<{ how: string }>).map((r) => r.how), ['stopped', 'stopped', 'stopped', 'stopped']);
+    assert.deepEqual(
+      (JSON.parse(down.stdout) as Array<{ how: string }>).map((r) => r.how),
+      ['stopped', 'stopped', 'stopped', 'stopped'],
+    );
     for (const s of state.services) assert.equal(alive(s.pid), false, `${s.name} is gone`);
     assert.equal(memorize(['stack', 'status', '--dir', dir]).stdout.trim(), 'no stack');
   } finally {
@@ -65,7 +74,20 @@ test('stack up fails fast when a service cannot start (its port is taken), leavi
   const takenPort = (taken.address() as { port: number }).port;
   const others = await Promise.all([freePort(), freePort(), freePort()]);
   try {
-    const up = memorize(['stack', 'up', '--dir', dir, '--data-port', String(takenPort), '--model-host-port', String(others[0]), '--trainer-port', String(others[1]), '--evaluator-port', String(others[2])]);
+    const up = memorize([
+      'stack',
+      'up',
+      '--dir',
+      dir,
+      '--data-port',
+      String(takenPort),
+      '--model-host-port',
+      String(others[0]),
+      '--trainer-port',
+      String(others[1]),
+      '--evaluator-port',
+      String(others[2]),
+    ]);
     assert.equal(up.code, 2);
     assert.match(up.stderr, /data exited with code 1 before it was healthy \(see .*data\.log\)/);
     assert.equal(existsSync(join(dir, 'stack.json')), false, 'the partial stack was taken down');

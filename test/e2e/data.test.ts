@@ -50,7 +50,10 @@ test('LoadCorpus on the shared FEVER slice gives the SOURCES.md counts; the seco
   assert.equal(again.cached, true);
   assert.equal(again.buildSeconds, 0);
   assert.equal(again.corpus!.corpusId, corpus.corpusId);
-  assert.deepEqual((await callUnary(client, client.listCorpora, {}, 5_000)).corpora.map((c) => c.corpusId), [corpus.corpusId]);
+  assert.deepEqual(
+    (await callUnary(client, client.listCorpora, {}, 5_000)).corpora.map((c) => c.corpusId),
+    [corpus.corpusId],
+  );
 });
 
 test('documents are listed page by page and fetched by index or page id', async () => {
@@ -58,7 +61,10 @@ test('documents are listed page by page and fetched by index or page id', async 
   const second = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: first.nextPageToken }, 5_000);
   assert.equal(first.documents.length + second.documents.length, 300);
   assert.equal(second.nextPageToken, '');
-  assert.deepEqual([...first.documents, ...second.documents].map((d) => d.index), Array.from({ length: 300 }, (_, i) => i));
+  assert.deepEqual(
+    [...first.documents, ...second.documents].map((d) => d.index),
+    Array.from({ length: 300 }, (_, i) => i),
+  );
   const doc = await callUnary(client, client.getDocument, { corpusId: corpus.corpusId, index: 0, pageId: first.documents[3].pageId }, 5_000);
   assert.equal(doc.document!.index, 3);
   assert.ok(doc.text.length > 0 && doc.sentences.length > 0);
@@ -66,10 +72,17 @@ test('documents are listed page by page and fetched by index or page id', async 
 });
 
 test('evaluation items carry the reference prompt, gold label, page and example ids', async () => {
-  const items = (await collect(callStream(client, client.streamEvaluationItems, { corpusId: corpus.corpusId, shots: 1, split: 0, limit: 20, tokenize: true }, 30_000))).map((m) => m.item!);
+  const items = (
+    await collect(
+      callStream(client, client.streamEvaluationItems, { corpusId: corpus.corpusId, shots: 1, split: 0, limit: 20, tokenize: true }, 30_000),
+    )
+  ).map((m) => m.item!);
   assert.equal(items.length, 20);
   for (const item of items) {
-    assert.match(item.prompt, /^Determine the factuality of the following claims\nAnswer candidates: \(a\) supports, \(b\) refutes, \(c\) not enough info\nClaim: .+\nA: \([abc]\)\nClaim: .+\nA:$/);
+    assert.match(
+      item.prompt,
+      /^Determine the factuality of the following claims\nAnswer candidates: \(a\) supports, \(b\) refutes, \(c\) not enough info\nClaim: .+\nA: \([abc]\)\nClaim: .+\nA:$/,
+    );
     assert.ok(item.prompt.endsWith(`Claim: ${item.claim!.text}\nA:`));
     assert.equal(item.exampleIds.length, 1);
     assert.notEqual(item.claim!.label, common.Label.LABEL_UNSPECIFIED);
@@ -84,7 +97,16 @@ test('evaluation items carry the reference prompt, gold label, page and example 
   const defaultShots = await callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: items[0].claim!.id }, 5_000);
   assert.equal(defaultShots.item!.exampleIds.length, 1, 'unset shots = 1 (the reference)');
   // A pool claim is never its own example, and still gets the shots it asked for.
-  const pool = (await collect(callStream(client, client.streamEvaluationItems, { corpusId: corpus.corpusId, shots: 4, split: data.ClaimSplit.CLAIM_SPLIT_POOL, limit: 50, tokenize: false }, 30_000))).map((m) => m.item!);
+  const pool = (
+    await collect(
+      callStream(
+        client,
+        client.streamEvaluationItems,
+        { corpusId: corpus.corpusId, shots: 4, split: data.ClaimSplit.CLAIM_SPLIT_POOL, limit: 50, tokenize: false },
+        30_000,
+      ),
+    )
+  ).map((m) => m.item!);
   assert.equal(pool.length, 50);
   for (const item of pool) {
     assert.equal(item.claim!.split, data.ClaimSplit.CLAIM_SPLIT_POOL);
@@ -96,22 +118,39 @@ test('evaluation items carry the reference prompt, gold label, page and example 
 });
 
 test('training batches cover every chunk once per epoch, seeded, and resume at a step', async () => {
-  const batches = await collect(callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: 0 }, 60_000));
+  const batches = await collect(
+    callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: 0 }, 60_000),
+  );
   const perEpoch = Math.ceil(corpus.stats!.chunks / 4);
   assert.equal(batches.length, 2 * perEpoch);
   assert.equal(batches[0].totalSteps, 2 * perEpoch);
   const epoch0 = batches.filter((b) => b.epoch === 0).flatMap((b) => b.rows);
   assert.equal(epoch0.length, corpus.stats!.chunks);
-  for (const row of epoch0) assert.ok((row.documentIndex ?? -1) >= 0 && (row.documentIndex ?? -1) < 300 && row.ids.length >= 2 && row.ids.length <= 512);
-  assert.notDeepEqual(batches[0].rows.map((r: common.TokenRow) => r.ids.slice(0, 4)), batches[perEpoch].rows.map((r: common.TokenRow) => r.ids.slice(0, 4)), 'epochs are shuffled differently');
-  const resumed = await collect(callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: perEpoch + 3 }, 60_000));
+  for (const row of epoch0)
+    assert.ok((row.documentIndex ?? -1) >= 0 && (row.documentIndex ?? -1) < 300 && row.ids.length >= 2 && row.ids.length <= 512);
+  assert.notDeepEqual(
+    batches[0].rows.map((r: common.TokenRow) => r.ids.slice(0, 4)),
+    batches[perEpoch].rows.map((r: common.TokenRow) => r.ids.slice(0, 4)),
+    'epochs are shuffled differently',
+  );
+  const resumed = await collect(
+    callStream(
+      client,
+      client.streamTrainingBatches,
+      { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: perEpoch + 3 },
+      60_000,
+    ),
+  );
   assert.equal(resumed[0].step, perEpoch + 3);
   assert.deepEqual(resumed[0].rows, batches[perEpoch + 3].rows);
 });
 
 test('shingle sets are the sorted distinct hashes simset memories use', async () => {
   const sets = await callUnary(client, client.getShingleSets, { corpusId: corpus.corpusId, k: 2, documentIndices: [0, 7] }, 10_000);
-  assert.deepEqual(sets.sets.map((s) => s.documentIndex), [0, 7]);
+  assert.deepEqual(
+    sets.sets.map((s) => s.documentIndex),
+    [0, 7],
+  );
   const tok = await loadTokenizer(tokenizer);
   for (const s of sets.sets) {
     for (let i = 1; i < s.shingles.length; i++) assert.ok(s.shingles[i] > s.shingles[i - 1]);
@@ -122,28 +161,60 @@ test('shingle sets are the sorted distinct hashes simset memories use', async ()
 });
 
 test('bad input is refused with the field named; nothing breaks', async () => {
-  await assert.rejects(callUnary(client, client.loadCorpus, { ...request, claimsPath: '/nope.jsonl' }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND && /claims_path/.test(e.details));
-  await assert.rejects(callUnary(client, client.loadCorpus, { ...request, topN: 1000 }, 30_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^top_n: /.test(e.details) && e.metadata.get('memorize-field')[0] === 'top_n');
+  await assert.rejects(
+    callUnary(client, client.loadCorpus, { ...request, claimsPath: '/nope.jsonl' }, 10_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /claims_path/.test(e.details),
+  );
+  await assert.rejects(
+    callUnary(client, client.loadCorpus, { ...request, topN: 1000 }, 30_000),
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^top_n: /.test(e.details) && e.metadata.get('memorize-field')[0] === 'top_n',
+  );
   await assert.rejects(
     callUnary(client, client.loadCorpus, { ...request, claimsPath: `${fever}wiki-pages.jsonl`, strict: true }, 30_000),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /wiki-pages\.jsonl:1/.test(e.details),
   );
-  await assert.rejects(callUnary(client, client.getCorpus, { corpusId: 'nope' }, 5_000), (e: ServiceError) => e.code === status.NOT_FOUND && /corpus_id/.test(e.details));
-  await assert.rejects(callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: 1, shots: 1 }, 5_000), (e: ServiceError) => e.code === status.NOT_FOUND && /claim_id/.test(e.details));
+  await assert.rejects(
+    callUnary(client, client.getCorpus, { corpusId: 'nope' }, 5_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /corpus_id/.test(e.details),
+  );
+  await assert.rejects(
+    callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: 1, shots: 1 }, 5_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /claim_id/.test(e.details),
+  );
   await assert.rejects(
     collect(callStream(client, client.streamEvaluationItems, { corpusId: corpus.corpusId, shots: 9, split: 0, limit: 0, tokenize: false }, 10_000)),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^shots/.test(e.details),
   );
-  await assert.rejects(callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 10, pageToken: 'x' }, 5_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /page_token/.test(e.details));
+  await assert.rejects(
+    callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 10, pageToken: 'x' }, 5_000),
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /page_token/.test(e.details),
+  );
   const untokenized = await callUnary(client, client.loadCorpus, { ...request, tokenizerPath: '', topN: 50 }, 30_000);
   await assert.rejects(
-    collect(callStream(client, client.streamTrainingBatches, { corpusId: untokenized.corpus!.corpusId, batchSize: 4, epochs: 1, seed: 0, startStep: 0 }, 10_000)),
+    collect(
+      callStream(
+        client,
+        client.streamTrainingBatches,
+        { corpusId: untokenized.corpus!.corpusId, batchSize: 4, epochs: 1, seed: 0, startStep: 0 },
+        10_000,
+      ),
+    ),
     (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /tokenizer_path/.test(e.details),
   );
   await assert.rejects(
-    collect(callStream(client, client.streamEvaluationItems, { corpusId: untokenized.corpus!.corpusId, shots: 1, split: 0, limit: 1, tokenize: true }, 10_000)),
+    collect(
+      callStream(
+        client,
+        client.streamEvaluationItems,
+        { corpusId: untokenized.corpus!.corpusId, shots: 1, split: 0, limit: 1, tokenize: true },
+        10_000,
+      ),
+    ),
     (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /tokenize/.test(e.details),
   );
-  await assert.rejects(callUnary(client, client.loadCorpus, { ...request, topN: -3 }, 10_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /top_n/.test(e.details));
+  await assert.rejects(
+    callUnary(client, client.loadCorpus, { ...request, topN: -3 }, 10_000),
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /top_n/.test(e.details),
+  );
   assert.equal(await checkHealth(service.address), 'SERVING');
 });

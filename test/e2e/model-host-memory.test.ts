@@ -37,13 +37,25 @@ after(async () => {
 
 const rows = () => documents.map((d) => ({ ids: d.ids, documentIndex: d.documentIndex }));
 const loss = async (memoryId: string, maskSource = common.MaskSource.MASK_SOURCE_UNSPECIFIED) =>
-  (await callUnary(client, client.documentLoss, modelHost.DocumentLossRequest.fromPartial({ modelId: 'bin', rows: rows(), memory: { memoryId, maskSource } }), 30_000)).loss;
+  (
+    await callUnary(
+      client,
+      client.documentLoss,
+      modelHost.DocumentLossRequest.fromPartial({ modelId: 'bin', rows: rows(), memory: { memoryId, maskSource } }),
+      30_000,
+    )
+  ).loss;
 
 test('a memory created, trained by TrainStep, saved and loaded again gives the same document loss', async () => {
   const created = await callUnary(
     client,
     client.createMemory,
-    modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'simset', config: { kind: common.MemoryKind.MEMORY_KIND_SIMSET, layer: 3, entries: 32, shingleK: 2, seed: 1 }, documents }),
+    modelHost.CreateMemoryRequest.fromPartial({
+      modelId: 'bin',
+      memoryId: 'simset',
+      config: { kind: common.MemoryKind.MEMORY_KIND_SIMSET, layer: 3, entries: 32, shingleK: 2, seed: 1 },
+      documents,
+    }),
     30_000,
   );
   assert.equal(created.memory!.documents, 3);
@@ -52,7 +64,12 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
   const base = await loss('');
   let last = Infinity;
   for (let step = 0; step < 30; step++) {
-    const r = await callUnary(client, client.trainStep, modelHost.TrainStepRequest.fromPartial({ memoryId: 'simset', rows: rows(), learningRate: 1e-2 }), 30_000);
+    const r = await callUnary(
+      client,
+      client.trainStep,
+      modelHost.TrainStepRequest.fromPartial({ memoryId: 'simset', rows: rows(), learningRate: 1e-2 }),
+      30_000,
+    );
     assert.equal(r.step, step + 1);
     assert.ok(Number.isFinite(r.gradNorm) && r.gradNorm > 0);
     last = r.loss;
@@ -71,14 +88,31 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
   const listed = await callUnary(client, client.listMemories, { modelId: 'bin' }, 10_000);
   assert.deepEqual(listed.memories.map((m) => m.memoryId).sort(), ['simset', 'simset-copy']);
   await callUnary(client, client.deleteMemory, { memoryId: 'simset-copy' }, 10_000);
-  await assert.rejects(callUnary(client, client.getMemory, { memoryId: 'simset-copy', includeEntrySets: false }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND);
+  await assert.rejects(
+    callUnary(client, client.getMemory, { memoryId: 'simset-copy', includeEntrySets: false }, 10_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND,
+  );
 });
 
 test('scores change with the memory selected per request and not without it', async () => {
   const item = { context: documents[0].ids.slice(0, 6), continuation: documents[0].ids.slice(6), documentIndex: 0 };
   const plain = await callUnary(client, client.score, modelHost.ScoreRequest.fromPartial({ modelId: 'bin', items: [item] }), 30_000);
-  const plainAgain = await callUnary(client, client.score, modelHost.ScoreRequest.fromPartial({ modelId: 'bin', items: [item], memory: { memoryId: '' } }), 30_000);
-  const withMemory = await callUnary(client, client.score, modelHost.ScoreRequest.fromPartial({ modelId: 'bin', items: [item], memory: { memoryId: 'simset', maskSource: common.MaskSource.MASK_SOURCE_ORACLE } }), 30_000);
+  const plainAgain = await callUnary(
+    client,
+    client.score,
+    modelHost.ScoreRequest.fromPartial({ modelId: 'bin', items: [item], memory: { memoryId: '' } }),
+    30_000,
+  );
+  const withMemory = await callUnary(
+    client,
+    client.score,
+    modelHost.ScoreRequest.fromPartial({
+      modelId: 'bin',
+      items: [item],
+      memory: { memoryId: 'simset', maskSource: common.MaskSource.MASK_SOURCE_ORACLE },
+    }),
+    30_000,
+  );
   assert.equal(plain.scores[0].logprob, plainAgain.scores[0].logprob);
   assert.ok(withMemory.scores[0].logprob > plain.scores[0].logprob, 'the memorized continuation got likelier');
 });
@@ -87,11 +121,27 @@ test('TrainStep with the anchor term trains an unstructured memory against KL to
   await callUnary(
     client,
     client.createMemory,
-    modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'anchored', config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3, entries: 32, layerNorm: false, gateInit: 0, upBiasInit: -1.5, seed: 2 } }),
+    modelHost.CreateMemoryRequest.fromPartial({
+      modelId: 'bin',
+      memoryId: 'anchored',
+      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3, entries: 32, layerNorm: false, gateInit: 0, upBiasInit: -1.5, seed: 2 },
+    }),
     30_000,
   );
   const step = (anchorKlWeight: number) =>
-    callUnary(client, client.trainStep, modelHost.TrainStepRequest.fromPartial({ memoryId: 'anchored', rows: rows(), learningRate: 1e-2, anchorKlWeight, anchorSamples: 4, anchorSampleTokens: 8 }), 60_000);
+    callUnary(
+      client,
+      client.trainStep,
+      modelHost.TrainStepRequest.fromPartial({
+        memoryId: 'anchored',
+        rows: rows(),
+        learningRate: 1e-2,
+        anchorKlWeight,
+        anchorSamples: 4,
+        anchorSampleTokens: 8,
+      }),
+      60_000,
+    );
   const first = await step(4);
   assert.equal(first.step, 1);
   // The gate starts at 0, so the memory is silent: no anchor KL yet, the loss is the LM loss.
@@ -105,19 +155,48 @@ test('TrainStep with the anchor term trains an unstructured memory against KL to
 
 test('memory errors: bad config, duplicate name, another base model, unknown memory', async () => {
   await assert.rejects(
-    callUnary(client, client.createMemory, modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'x', config: { kind: 0, layer: 3 } }), 10_000),
+    callUnary(
+      client,
+      client.createMemory,
+      modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'x', config: { kind: 0, layer: 3 } }),
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /config\.kind/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.createMemory, modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'x', config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 9 } }), 10_000),
+    callUnary(
+      client,
+      client.createMemory,
+      modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'x', config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 9 } }),
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /layer/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.createMemory, modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'simset', config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3 } }), 10_000),
+    callUnary(
+      client,
+      client.createMemory,
+      modelHost.CreateMemoryRequest.fromPartial({
+        modelId: 'bin',
+        memoryId: 'simset',
+        config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3 },
+      }),
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.ALREADY_EXISTS,
   );
   await assert.rejects(
-    callUnary(client, client.createMemory, modelHost.CreateMemoryRequest.fromPartial({ modelId: 'bin', memoryId: 'y', config: { kind: common.MemoryKind.MEMORY_KIND_DLP, layer: 3 }, documents: [{ documentIndex: 1, ids: [1, 2] }] }), 10_000),
+    callUnary(
+      client,
+      client.createMemory,
+      modelHost.CreateMemoryRequest.fromPartial({
+        modelId: 'bin',
+        memoryId: 'y',
+        config: { kind: common.MemoryKind.MEMORY_KIND_DLP, layer: 3 },
+        documents: [{ documentIndex: 1, ids: [1, 2] }],
+      }),
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /documents/.test(e.details),
   );
   await assert.rejects(
@@ -125,7 +204,16 @@ test('memory errors: bad config, duplicate name, another base model, unknown mem
     (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /base model/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.score, modelHost.ScoreRequest.fromPartial({ modelId: 'hf', items: [{ context: [1], continuation: [2], documentIndex: -1 }], memory: { memoryId: 'simset' } }), 10_000),
+    callUnary(
+      client,
+      client.score,
+      modelHost.ScoreRequest.fromPartial({
+        modelId: 'hf',
+        items: [{ context: [1], continuation: [2], documentIndex: -1 }],
+        memory: { memoryId: 'simset' },
+      }),
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /belongs to model "bin"/.test(e.details),
   );
   await assert.rejects(

@@ -7,7 +7,11 @@ import { callStream, callUnary, checkHealth, connect, status } from '@memorize/s
 import { startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
 
 const stories = `${storiesDir}/`;
-const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { text: string; token_ids: number[]; prompt_tokens_with_bos: number[] };
+const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as {
+  text: string;
+  token_ids: number[];
+  prompt_tokens_with_bos: number[];
+};
 
 let host: ServiceProcess;
 let client: InstanceType<typeof modelHost.ModelHostClient>;
@@ -16,7 +20,12 @@ let modelId: string;
 before(async () => {
   host = await startServiceProcess('model-host');
   client = connect(modelHost.ModelHostClient, host.address);
-  const loaded = await callUnary(client, client.loadModel, { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' }, 60_000);
+  const loaded = await callUnary(
+    client,
+    client.loadModel,
+    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' },
+    60_000,
+  );
   modelId = loaded.model!.modelId;
 });
 
@@ -33,9 +42,19 @@ test('LoadModel reports the architecture; loading again is idempotent; the HF fo
   assert.equal(info.vocabSize, 512);
   assert.equal(info.kvHeads, 4);
   assert.match(info.fingerprint, /^[0-9a-f]{64}$/);
-  const again = await callUnary(client, client.loadModel, { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' }, 60_000);
+  const again = await callUnary(
+    client,
+    client.loadModel,
+    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' },
+    60_000,
+  );
   assert.equal(again.alreadyLoaded, true);
-  const hf = await callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: `${stories}hf`, modelId: 'stories-hf' }), 60_000);
+  const hf = await callUnary(
+    client,
+    client.loadModel,
+    modelHost.LoadModelRequest.fromPartial({ path: `${stories}hf`, modelId: 'stories-hf' }),
+    60_000,
+  );
   assert.equal(hf.model!.layers, 5);
   const listed = await callUnary(client, client.listModels, {}, 10_000);
   assert.deepEqual(listed.models.map((m) => m.modelId).sort(), ['stories', 'stories-hf']);
@@ -49,7 +68,23 @@ test('Tokenize and Generate (streamed, greedy) reproduce llama2.c', async () => 
   const pieces: string[] = [];
   const ids: number[] = [];
   let finish = 0;
-  for await (const m of callStream(client, client.generate, { modelId, prompt: 'Once upon a time', promptIds: [], maxNewTokens: 60, temperature: 0, topP: 1, seed: 0, documentIndex: -1, stop: [], memory: undefined }, 60_000)) {
+  for await (const m of callStream(
+    client,
+    client.generate,
+    {
+      modelId,
+      prompt: 'Once upon a time',
+      promptIds: [],
+      maxNewTokens: 60,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      documentIndex: -1,
+      stop: [],
+      memory: undefined,
+    },
+    60_000,
+  )) {
     if (m.id >= 0) ids.push(m.id);
     pieces.push(m.text);
     if (m.finishReason) finish = m.finishReason;
@@ -62,7 +97,23 @@ test('Tokenize and Generate (streamed, greedy) reproduce llama2.c', async () => 
 test('Generate stops at a stop string', async () => {
   let text = '';
   let finish = 0;
-  for await (const m of callStream(client, client.generate, { modelId, prompt: 'Once upon a time', promptIds: [], maxNewTokens: 60, temperature: 0, topP: 1, seed: 0, documentIndex: -1, stop: ['Lily'], memory: undefined }, 60_000)) {
+  for await (const m of callStream(
+    client,
+    client.generate,
+    {
+      modelId,
+      prompt: 'Once upon a time',
+      promptIds: [],
+      maxNewTokens: 60,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      documentIndex: -1,
+      stop: ['Lily'],
+      memory: undefined,
+    },
+    60_000,
+  )) {
     text += m.text;
     if (m.finishReason) finish = m.finishReason;
   }
@@ -85,21 +136,61 @@ test('Score does not depend on the batch size; DocumentLoss is consistent with S
   }
   // Greedy output is greedy under the model.
   assert.equal(one.scores[0].greedy, true);
-  const loss = await callUnary(client, client.documentLoss, { modelId, rows: [{ ids: ids.slice(0, 40), documentIndex: -1 }, { ids: ids.slice(0, 12), documentIndex: -1 }], batchSize: 2, memory: undefined }, 30_000);
+  const loss = await callUnary(
+    client,
+    client.documentLoss,
+    {
+      modelId,
+      rows: [
+        { ids: ids.slice(0, 40), documentIndex: -1 },
+        { ids: ids.slice(0, 12), documentIndex: -1 },
+      ],
+      batchSize: 2,
+      memory: undefined,
+    },
+    30_000,
+  );
   assert.deepEqual(loss.rowTokens, [39, 11]);
   // Row 0's loss over tokens 1..39 equals minus the mean logprob of items[2]'s continuation (tokens 2..39) plus token 1.
-  const first = await callUnary(client, client.score, { modelId, items: [{ context: ids.slice(0, 1), continuation: ids.slice(1, 40), documentIndex: -1 }], batchSize: 1, memory: undefined }, 30_000);
+  const first = await callUnary(
+    client,
+    client.score,
+    { modelId, items: [{ context: ids.slice(0, 1), continuation: ids.slice(1, 40), documentIndex: -1 }], batchSize: 1, memory: undefined },
+    30_000,
+  );
   assert.ok(Math.abs(loss.rowLoss[0] - -first.scores[0].logprob / 39) < 1e-4);
 });
 
 test('bad input gets INVALID_ARGUMENT or NOT_FOUND naming the field, and the service stays up', async () => {
-  await assert.rejects(callUnary(client, client.getModelInfo, { modelId: 'nope' }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND && /nope/.test(e.details));
   await assert.rejects(
-    callUnary(client, client.score, { modelId, items: [{ context: [1, 9999], continuation: [5], documentIndex: -1 }], batchSize: 0, memory: undefined }, 10_000),
+    callUnary(client, client.getModelInfo, { modelId: 'nope' }, 10_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /nope/.test(e.details),
+  );
+  await assert.rejects(
+    callUnary(
+      client,
+      client.score,
+      { modelId, items: [{ context: [1, 9999], continuation: [5], documentIndex: -1 }], batchSize: 0, memory: undefined },
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /items\[0\]\.context\[1\] = 9999/.test(e.details),
   );
-  await assert.rejects(callUnary(client, client.loadModel, { path: '/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND && /path/.test(e.details));
-  await assert.rejects(callUnary(client, client.loadModel, { path: `${stories}golden-public.json`, tokenizerPath: `${stories}tok512.bin`, modelId: 'bad' }, 10_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
-  await assert.rejects(callUnary(client, client.score, { modelId, items: [{ context: [1], continuation: [2], documentIndex: -1 }], batchSize: 0, memory: { memoryId: 'm', maskSource: 0 } }, 10_000), (e: ServiceError) => e.code === status.NOT_FOUND && /memory/.test(e.details));
+  await assert.rejects(
+    callUnary(client, client.loadModel, { path: '/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /path/.test(e.details),
+  );
+  await assert.rejects(
+    callUnary(client, client.loadModel, { path: `${stories}golden-public.json`, tokenizerPath: `${stories}tok512.bin`, modelId: 'bad' }, 10_000),
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+  );
+  await assert.rejects(
+    callUnary(
+      client,
+      client.score,
+      { modelId, items: [{ context: [1], continuation: [2], documentIndex: -1 }], batchSize: 0, memory: { memoryId: 'm', maskSource: 0 } },
+      10_000,
+    ),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /memory/.test(e.details),
+  );
   assert.equal(await checkHealth(host.address), 'SERVING');
 });

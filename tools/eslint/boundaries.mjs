@@ -88,9 +88,7 @@ const projectBoundaries = {
       const allowed = [...ALLOWED[fromTag], ...(isTest ? ['type:test-support'] : [])];
       if (allowed.includes(toTag)) return;
       const why =
-        allowed.length === 0
-          ? `${fromTag} imports nothing of ours`
-          : `${fromTag}${isTest ? ' tests' : ''} may import only ${allowed.join(', ')}`;
+        allowed.length === 0 ? `${fromTag} imports nothing of ours` : `${fromTag}${isTest ? ' tests' : ''} may import only ${allowed.join(', ')}`;
       context.report({ node, messageId: 'layer', data: { from: from.name, fromTag, to: to.name, toTag, why } });
     }
 

@@ -42,7 +42,10 @@ test('relative imports never leave their project; within it they are fine', asyn
   const messages = await boundaryMessages('relative-across-projects.ts', 'libs/memory/test/fixture.ts');
   assert.equal(messages.length, 2);
   assert.match(messages[0]!, /^2: relative import '\.\.\/\.\.\/\.\.\/bench\/memory\/memorize-demo\.js' leaves project memory into bench/);
-  assert.match(messages[1]!, /^3: relative import '\.\.\/\.\.\/lm\/src\/index\.js' leaves project memory into lm: import the package \('@memorize\/lm'\)/);
+  assert.match(
+    messages[1]!,
+    /^3: relative import '\.\.\/\.\.\/lm\/src\/index\.js' leaves project memory into lm: import the package \('@memorize\/lm'\)/,
+  );
 });
 
 test('deep imports into a package and dynamic imports are checked too', async () => {

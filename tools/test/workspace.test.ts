@@ -28,7 +28,9 @@ test("Nx's project graph has exactly the declared and implicit dependencies", ()
     const byPackage = new Map(projects.map((p) => [p.packageName, p.name]));
     for (const project of projects) {
       const declared = [...Object.keys(project.dependencies).map((d) => byPackage.get(d)!), ...project.implicitDependencies];
-      const fromNx = (graph.graph.dependencies[project.name] ?? []).map((d) => d.target).filter((t) => byPackage.has(`@memorize/${t}`) || projects.some((p) => p.name === t));
+      const fromNx = (graph.graph.dependencies[project.name] ?? [])
+        .map((d) => d.target)
+        .filter((t) => byPackage.has(`@memorize/${t}`) || projects.some((p) => p.name === t));
       assert.deepEqual([...new Set(fromNx)].sort(), [...new Set(declared)].sort(), `dependencies of ${project.name}`);
     }
   } finally {

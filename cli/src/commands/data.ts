@@ -23,7 +23,15 @@ async function corpusFrom(o: CorpusCommandOptions): Promise<Corpus> {
   const tokenizer = o.tokenizer ? await loadTokenizer(resolve(o.tokenizer)) : undefined;
   return buildCorpus(
     { claims: resolve(o.claims), pages: resolve(o.pages), assignments: o.assignment ? resolve(o.assignment) : undefined },
-    { topN: o.top, seed: o.seed ?? 0, poolPerPage: o.poolPerPage, tokenizer, tokenizerId: o.tokenizer, maxLength: o.maxLength, mode: o.strict ? 'strict' : 'lenient' },
+    {
+      topN: o.top,
+      seed: o.seed ?? 0,
+      poolPerPage: o.poolPerPage,
+      tokenizer,
+      tokenizerId: o.tokenizer,
+      maxLength: o.maxLength,
+      mode: o.strict ? 'strict' : 'lenient',
+    },
   );
 }
 
@@ -61,14 +69,19 @@ export async function runDataStats(o: CorpusCommandOptions & { json?: boolean },
   if (o.json) out.write(JSON.stringify(summary) + '\n');
   else {
     const total = summary.claims.SUPPORTS + summary.claims.REFUTES + summary.claims['NOT ENOUGH INFO'];
-    out.write(`pages   ${summary.pages}\nclaims  ${total} (SUPPORTS ${summary.claims.SUPPORTS}, REFUTES ${summary.claims.REFUTES}, NOT ENOUGH INFO ${summary.claims['NOT ENOUGH INFO']})\n`);
+    out.write(
+      `pages   ${summary.pages}\nclaims  ${total} (SUPPORTS ${summary.claims.SUPPORTS}, REFUTES ${summary.claims.REFUTES}, NOT ENOUGH INFO ${summary.claims['NOT ENOUGH INFO']})\n`,
+    );
     out.write(`pool    ${summary.pool} (${summary.filled} filled from other pages)\neval    ${summary.eval}\n`);
     if (summary.tokens !== undefined) out.write(`tokens  ${summary.tokens} in ${summary.chunks} chunks\n`);
   }
   return summary;
 }
 
-export async function runDataPrompt(o: CorpusCommandOptions & { claimId: number; shots: number; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
+export async function runDataPrompt(
+  o: CorpusCommandOptions & { claimId: number; shots: number; json?: boolean },
+  out: NodeJS.WritableStream,
+): Promise<void> {
   if (!Number.isInteger(o.shots) || o.shots < 0) throw new InvalidArgumentError('--shots must be a non-negative integer', '--shots');
   const corpus = await corpusFrom(o);
   for (const page of corpus.pages) {
@@ -76,11 +89,15 @@ export async function runDataPrompt(o: CorpusCommandOptions & { claimId: number;
     if (!claim) continue;
     const examples = selectExamples(page, o.shots, { seed: corpus.options.seed, claimId: claim.id });
     const prompt = buildPrompt(examples, claim.claim);
-    if (o.json) out.write(JSON.stringify({ claim_id: claim.id, page: page.id, label: claim.label, example_ids: examples.map((e) => e.id), prompt }) + '\n');
+    if (o.json)
+      out.write(JSON.stringify({ claim_id: claim.id, page: page.id, label: claim.label, example_ids: examples.map((e) => e.id), prompt }) + '\n');
     else out.write(prompt + '\n');
     return;
   }
-  throw new NotFoundError(`claim ${o.claimId} is not in the selected corpus (not in the claims file, or its page is not among the top pages)`, '--claim-id');
+  throw new NotFoundError(
+    `claim ${o.claimId} is not in the selected corpus (not in the claims file, or its page is not among the top pages)`,
+    '--claim-id',
+  );
 }
 
 export async function runSynth(o: { seed: number; entities: number; out: string; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {

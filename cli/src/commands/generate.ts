@@ -46,7 +46,9 @@ export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.Writ
   const t0 = performance.now();
   const model = loadModel(opts.model);
   const tokenizer = await loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize });
-  log(`model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`);
+  log(
+    `model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`,
+  );
   try {
     const bos = tokenizer.bosId >= 0 ? tokenizer.bosId : model.config.bosId;
     const prompt = tokenizer.encode(opts.prompt, { bos: true });

@@ -49,18 +49,22 @@ export async function runMemoryImport(opts: MemoryImportOptions, out: NodeJS.Wri
     const memory = importPytorchMemory(opts.weights, { layer: opts.layer, gelu: opts.gelu, base: model ? baseInfo(model) : undefined });
     try {
       saveMemory(opts.out, memory);
-    const summary = {
-      out: opts.out,
-      kind: memory.config.kind,
-      layer: memory.layer,
-      d: memory.dim,
-      m: memory.config.entries,
-      gelu: memory.config.gelu,
-      layer_norm: memory.config.layerNorm,
-      gate: memory.config.gate,
-      base_fingerprint: memory.baseFingerprint ?? null,
-    };
-      out.write(opts.json ? `${JSON.stringify(summary)}\n` : `wrote ${opts.out}: ${summary.kind} at layer ${summary.layer}, d=${summary.d}, m=${summary.m}, gelu ${summary.gelu}${summary.base_fingerprint ? `, base ${summary.base_fingerprint}` : ', any base model of width ' + summary.d}\n`);
+      const summary = {
+        out: opts.out,
+        kind: memory.config.kind,
+        layer: memory.layer,
+        d: memory.dim,
+        m: memory.config.entries,
+        gelu: memory.config.gelu,
+        layer_norm: memory.config.layerNorm,
+        gate: memory.config.gate,
+        base_fingerprint: memory.baseFingerprint ?? null,
+      };
+      out.write(
+        opts.json
+          ? `${JSON.stringify(summary)}\n`
+          : `wrote ${opts.out}: ${summary.kind} at layer ${summary.layer}, d=${summary.d}, m=${summary.m}, gelu ${summary.gelu}${summary.base_fingerprint ? `, base ${summary.base_fingerprint}` : ', any base model of width ' + summary.d}\n`,
+      );
     } finally {
       memory.dispose();
     }
@@ -92,8 +96,16 @@ export interface MemoryLossResult {
 }
 
 function parseTokens(tokens: string | readonly number[]): number[] {
-  const ids = typeof tokens === 'string' ? tokens.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number) : [...tokens];
-  if (ids.some((id) => !Number.isInteger(id) || id < 0)) throw new InvalidArgumentError('--tokens must be comma-separated non-negative integers', 'tokens');
+  const ids =
+    typeof tokens === 'string'
+      ? tokens
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+          .map(Number)
+      : [...tokens];
+  if (ids.some((id) => !Number.isInteger(id) || id < 0))
+    throw new InvalidArgumentError('--tokens must be comma-separated non-negative integers', 'tokens');
   return ids;
 }
 
@@ -103,7 +115,10 @@ const MASK_SOURCES: readonly MaskSource[] = ['oracle', 'context', 'all', 'none']
 export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<MemoryLossResult> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) throw new InvalidArgumentError('give exactly one of --text and --tokens', 'text');
   if (opts.maskSource !== undefined && !MASK_SOURCES.includes(opts.maskSource)) {
-    throw new InvalidArgumentError(`--mask-source must be one of ${MASK_SOURCES.join('|')} (none = no entry on), got "${opts.maskSource}"`, 'maskSource');
+    throw new InvalidArgumentError(
+      `--mask-source must be one of ${MASK_SOURCES.join('|')} (none = no entry on), got "${opts.maskSource}"`,
+      'maskSource',
+    );
   }
   await initBackend({ logger: log });
   const model = loadModel(opts.model);

@@ -4,7 +4,10 @@
  * request field or file the error is about.
  */
 export class MemorizeError extends Error {
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }

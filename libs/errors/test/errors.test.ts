@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError, ResourceExhaustedError } from '@memorize/errors';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  MemorizeError,
+  NotFoundError,
+  ResourceExhaustedError,
+} from '@memorize/errors';
 
 test('each domain error is a MemorizeError named after its class, carrying the field it is about', () => {
   for (const Kind of [InvalidArgumentError, NotFoundError, FailedPreconditionError, ResourceExhaustedError, AlreadyExistsError]) {

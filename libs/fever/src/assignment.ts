@@ -52,7 +52,13 @@ export function baseTitle(pageId: string): BaseTitle {
   const title = unescapeFever(pageId.replace(/_/g, ' ')).normalize('NFC');
   const m = /^(.*\S)\s*\(([^()]*)\)$/u.exec(title);
   if (!m) return { base: title, words: [] };
-  return { base: m[1]!, words: m[2]!.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean) };
+  return {
+    base: m[1]!,
+    words: m[2]!
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean),
+  };
 }
 
 /**
@@ -87,7 +93,12 @@ export class TitlePrefixIndex {
 
   private pick(candidates: Array<{ id: string; words: string[] }>, claim: string): string | undefined {
     if (candidates.length === 1) return candidates[0]!.id;
-    const claimWords = new Set(claim.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+    const claimWords = new Set(
+      claim
+        .toLowerCase()
+        .split(/[^\p{L}\p{N}]+/u)
+        .filter(Boolean),
+    );
     const matching = candidates.filter((c) => c.words.length > 0 && c.words.every((w) => claimWords.has(w)));
     return matching.length === 1 ? matching[0]!.id : undefined;
   }

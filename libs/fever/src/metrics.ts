@@ -99,11 +99,7 @@ export interface BootstrapOptions {
 }
 
 /** Percentile bootstrap CI of a metric (default accuracy), seeded so it is reproducible. */
-export function bootstrapCI(
-  gold: readonly Label[],
-  predicted: readonly Prediction[],
-  options: BootstrapOptions = {},
-): ConfidenceInterval {
+export function bootstrapCI(gold: readonly Label[], predicted: readonly Prediction[], options: BootstrapOptions = {}): ConfidenceInterval {
   checkLengths(gold, predicted);
   const resamples = options.resamples ?? 1000;
   const level = options.level ?? 0.95;
@@ -206,7 +202,11 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

@@ -276,10 +276,7 @@ export function assembleCorpus(
     throw new InvalidArgumentError(`empty corpus: no claim could be attributed to a page of ${pagesField}`, pagesField);
   }
   if (opts.topN !== null && opts.topN > ranked.length) {
-    throw new InvalidArgumentError(
-      `topN ${opts.topN} is larger than the ${ranked.length} pages that have claims`,
-      'topN',
-    );
+    throw new InvalidArgumentError(`topN ${opts.topN} is larger than the ${ranked.length} pages that have claims`, 'topN');
   }
   const top = opts.topN === null ? ranked : ranked.slice(0, opts.topN);
 

@@ -2,8 +2,7 @@
 import type { Label } from './claims.js';
 import { InvalidArgumentError } from '@memorize/errors';
 
-export const PROMPT_HEADER =
-  'Determine the factuality of the following claims\nAnswer candidates: (a) supports, (b) refutes, (c) not enough info';
+export const PROMPT_HEADER = 'Determine the factuality of the following claims\nAnswer candidates: (a) supports, (b) refutes, (c) not enough info';
 
 export type AnswerLetter = 'a' | 'b' | 'c';
 

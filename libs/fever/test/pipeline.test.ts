@@ -62,7 +62,11 @@ test('every page can give an example of each label: own pool or global fill from
       assert.ok(!page.pool.some((p) => p.label === c.label), 'fill only for missing labels');
     }
     // stratified pool: a label the page has is in its pool
-    for (const label of own) assert.ok(page.pool.some((c) => c.label === label), `${page.id} pool lacks ${label}`);
+    for (const label of own)
+      assert.ok(
+        page.pool.some((c) => c.label === label),
+        `${page.id} pool lacks ${label}`,
+      );
     for (const c of page.eval) assert.ok(!poolIds.has(c.id), 'no claim is both pool and eval');
     filled += page.fill.length;
   }
@@ -78,11 +82,17 @@ test('ranking: claim count descending, then sentences descending, then id', asyn
     const b = pages[i]!;
     const na = a.pool.length + a.eval.length;
     const nb = b.pool.length + b.eval.length;
-    assert.ok(na > nb || (na === nb && (a.sentences.length > b.sentences.length || (a.sentences.length === b.sentences.length && a.id < b.id))), `${a.id} before ${b.id}`);
+    assert.ok(
+      na > nb || (na === nb && (a.sentences.length > b.sentences.length || (a.sentences.length === b.sentences.length && a.id < b.id))),
+      `${a.id} before ${b.id}`,
+    );
     assert.equal(b.rank, i);
   }
   const top10 = await buildCorpus(SHARED, { topN: 10 });
-  assert.deepEqual(top10.pages.map((p) => p.id), pages.slice(0, 10).map((p) => p.id));
+  assert.deepEqual(
+    top10.pages.map((p) => p.id),
+    pages.slice(0, 10).map((p) => p.id),
+  );
   assert.equal(top10.stats.candidatePages, 300);
 });
 
@@ -120,7 +130,10 @@ test('poolFraction: floor of the fraction; pages left without pool claims are dr
   const keptSizes = [...perPage.values()].filter((n) => Math.floor(0.1 * n) > 0);
   assert.equal(corpus.stats.pages, keptSizes.length);
   assert.equal(corpus.stats.dropped.noPool, 300 - keptSizes.length);
-  assert.equal(corpus.stats.pool, keptSizes.reduce((s, n) => s + Math.floor(0.1 * n), 0));
+  assert.equal(
+    corpus.stats.pool,
+    keptSizes.reduce((s, n) => s + Math.floor(0.1 * n), 0),
+  );
   assert.ok(corpus.stats.dropped.noPool > 0);
 });
 
@@ -135,7 +148,10 @@ test('tokenizer: stats.tokens and chunks of BOS + tokens with max length and doc
   for (const [i, p] of corpus.pages.entries()) {
     const chunks = corpus.chunks!.filter((c) => c.docId === p.id);
     assert.equal(chunks[0]!.tokens[0], 1, 'BOS first');
-    assert.deepEqual(chunks.map((c) => c.chunkIndex), chunks.map((_, j) => j));
+    assert.deepEqual(
+      chunks.map((c) => c.chunkIndex),
+      chunks.map((_, j) => j),
+    );
     assert.ok(chunks.every((c) => c.docIndex === i));
     const ids = wordTokenizer.encode(p.text, { bos: true });
     const loneTail = ids.length > 64 && ids.length % 64 === 1;
@@ -204,11 +220,17 @@ test('claims whose page is absent are counted and reported; lenient mode counts 
     assert.deepEqual(corpus.stats.missingPage, { count: 1, first: [{ claim: 3, page: 'Missing_Page' }] });
     assert.deepEqual(corpus.stats.unattributed, { count: 1, first: [6] });
     assert.equal(corpus.stats.dropped.emptyText, 1);
-    assert.deepEqual(corpus.pages.map((p) => p.id), ['Alpha', 'Beta']);
+    assert.deepEqual(
+      corpus.pages.map((p) => p.id),
+      ['Alpha', 'Beta'],
+    );
     assert.equal(corpus.stats.claimsRead, 6);
     // Beta's pool lacks REFUTES: filled from Alpha's pool
     const beta = corpus.pages[1]!;
-    assert.deepEqual(beta.fill.map((c) => c.id), [2]);
+    assert.deepEqual(
+      beta.fill.map((c) => c.id),
+      [2],
+    );
   });
 });
 

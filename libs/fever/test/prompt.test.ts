@@ -54,7 +54,10 @@ test('selectExamples: same-page pool (+fill), deterministic, labels covered for 
     assert.deepEqual(new Set(three.map((c) => c.label)), new Set(LABELS));
     assert.deepEqual(selectExamples(page, 0), []);
   }
-  assert.throws(() => selectExamples(corpus.pages[0]!, 99), (err: unknown) => err instanceof InvalidArgumentError && err.field === 'k');
+  assert.throws(
+    () => selectExamples(corpus.pages[0]!, 99),
+    (err: unknown) => err instanceof InvalidArgumentError && err.field === 'k',
+  );
   // A pool claim gets k examples that never include itself.
   for (const page of corpus.pages.slice(0, 10)) {
     for (const c of page.pool) {

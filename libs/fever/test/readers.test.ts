@@ -52,7 +52,10 @@ test('reads pages with sentences parsed from lines (ids, sorted, non-contiguous)
   assert.ok(poca.sentences[0]!.text.startsWith('Pocahontas -LRB- born Matoaka'));
   for (const p of pages) {
     const ids = p.sentences.map((s) => s.id);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     // text is the sentences joined with spaces plus a trailing space (SOURCES.md, step 7)
     assert.equal(p.text, p.sentences.map((s) => s.text).join(' ') + ' ');
   }
@@ -94,14 +97,45 @@ test('escapes and page titles are restored', () => {
 test('evidence page: the page in most evidence sets, ties to the first cited', () => {
   const claim = (evidence: FeverClaim['evidence']) => ({ evidence });
   assert.equal(
-    evidencePage(claim([[[1, 1, 'B', 0], [1, 1, 'A', 0]], [[2, 2, 'A', 1]]])),
+    evidencePage(
+      claim([
+        [
+          [1, 1, 'B', 0],
+          [1, 1, 'A', 0],
+        ],
+        [[2, 2, 'A', 1]],
+      ]),
+    ),
     'A',
   );
   assert.equal(evidencePage(claim([[[1, 1, 'B', 0]], [[2, 2, 'A', 1]]])), 'B');
   // a page cited twice within one set counts once for that set
-  assert.equal(evidencePage(claim([[[1, 1, 'B', 0], [1, 1, 'B', 2]], [[2, 2, 'A', 1]], [[3, 3, 'A', 1]]])), 'A');
+  assert.equal(
+    evidencePage(
+      claim([
+        [
+          [1, 1, 'B', 0],
+          [1, 1, 'B', 2],
+        ],
+        [[2, 2, 'A', 1]],
+        [[3, 3, 'A', 1]],
+      ]),
+    ),
+    'A',
+  );
   assert.equal(evidencePage(claim([[[1, null, null, null]]])), undefined);
-  assert.deepEqual(citedPages(claim([[[1, 1, 'B', 0], [1, 1, 'A', 0]], [[2, 2, 'A', 1]]])), ['B', 'A']);
+  assert.deepEqual(
+    citedPages(
+      claim([
+        [
+          [1, 1, 'B', 0],
+          [1, 1, 'A', 0],
+        ],
+        [[2, 2, 'A', 1]],
+      ]),
+    ),
+    ['B', 'A'],
+  );
 });
 
 test('evidence page and title-prefix rule reproduce the page_assignment sidecar on the shared slice', async () => {
@@ -159,9 +193,15 @@ test('lenient mode skips and counts malformed lines with their first locations',
     ]);
     const issues = new IssueLog(2);
     const claims = await collect(readClaims(path, { mode: 'lenient', issues }));
-    assert.deepEqual(claims.map((c) => c.id), [1, 3]);
+    assert.deepEqual(
+      claims.map((c) => c.id),
+      [1, 3],
+    );
     assert.equal(issues.count, 3);
-    assert.deepEqual(issues.first.map((i) => i.location), [`${path}:2`, `${path}:3`]);
+    assert.deepEqual(
+      issues.first.map((i) => i.location),
+      [`${path}:2`, `${path}:3`],
+    );
     assert.match(issues.first[1]!.message, /label/);
   });
 });

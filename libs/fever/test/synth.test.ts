@@ -33,12 +33,19 @@ test('same seed -> identical bytes; different seeds differ; no temp files left',
     await writeWorld(join(root, 'b'), generateWorld({ seed: 11, entities: 30 }));
     await writeWorld(join(root, 'c'), generateWorld({ seed: 12, entities: 30 }));
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((d) => filesOf(join(root, d))));
-    assert.deepEqual(
-      [...a!.keys()].sort(),
-      ['/memorize/claims.jsonl', '/memorize/facts.jsonl', '/memorize/page_assignment.jsonl', '/memorize/wiki-pages.jsonl',
-        '/pretrain/claims.jsonl', '/pretrain/facts.jsonl', '/pretrain/page_assignment.jsonl', '/pretrain/wiki-pages.jsonl',
-        '/tokenizer.json', '/tokenizer_config.json', '/world.json'],
-    );
+    assert.deepEqual([...a!.keys()].sort(), [
+      '/memorize/claims.jsonl',
+      '/memorize/facts.jsonl',
+      '/memorize/page_assignment.jsonl',
+      '/memorize/wiki-pages.jsonl',
+      '/pretrain/claims.jsonl',
+      '/pretrain/facts.jsonl',
+      '/pretrain/page_assignment.jsonl',
+      '/pretrain/wiki-pages.jsonl',
+      '/tokenizer.json',
+      '/tokenizer_config.json',
+      '/world.json',
+    ]);
     for (const [name, bytes] of a!) assert.ok(bytes.equals(b!.get(name)!), name);
     assert.ok(!a!.get('/memorize/wiki-pages.jsonl')!.equals(c!.get('/memorize/wiki-pages.jsonl')!));
     assert.ok(!a!.get('/memorize/claims.jsonl')!.equals(c!.get('/memorize/claims.jsonl')!));

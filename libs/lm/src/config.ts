@@ -60,7 +60,9 @@ export function canonicalConfigJson(c: ModelConfig): string {
   return JSON.stringify(sorted);
 }
 
-export function llamaConfig(partial: Partial<ModelConfig> & Pick<ModelConfig, 'dim' | 'nLayers' | 'nHeads' | 'hiddenDim' | 'vocabSize'>): ModelConfig {
+export function llamaConfig(
+  partial: Partial<ModelConfig> & Pick<ModelConfig, 'dim' | 'nLayers' | 'nHeads' | 'hiddenDim' | 'vocabSize'>,
+): ModelConfig {
   const headDim = partial.headDim ?? partial.dim / partial.nHeads;
   return validateConfig({
     arch: 'llama',

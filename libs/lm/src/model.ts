@@ -277,7 +277,16 @@ export class TransformerModel {
         const hook = hooks?.get(layer);
         if (hook) {
           const ctx: HookContext = {
-            layer, batchSize: b, seqLen: t, tokens, pastTokens, pastAttentionMask: pastMask, positions, attentionMask: chunkMask, docIds: options.docIds, rowContext: options.rowContext,
+            layer,
+            batchSize: b,
+            seqLen: t,
+            tokens,
+            pastTokens,
+            pastAttentionMask: pastMask,
+            positions,
+            attentionMask: chunkMask,
+            docIds: options.docIds,
+            rowContext: options.rowContext,
           };
           const out = hook(h, ctx);
           if (out.shape.length !== 3 || out.shape.some((d, i) => d !== h.shape[i])) {
@@ -301,7 +310,8 @@ export class TransformerModel {
     const lin = (l?: FrozenLinear) => (l ? l.w.size + (l.b?.size ?? 0) : 0);
     const norm = (n: Norm) => n.weight.size + (n.bias?.size ?? 0);
     let n = w.embed.size + norm(w.finalNorm) + (this.config.tieEmbeddings ? 0 : lin(w.classifier));
-    for (const blk of w.blocks) n += norm(blk.attnNorm) + norm(blk.mlpNorm) + lin(blk.qkv) + lin(blk.out) + lin(blk.gate) + lin(blk.up) + lin(blk.down);
+    for (const blk of w.blocks)
+      n += norm(blk.attnNorm) + norm(blk.mlpNorm) + lin(blk.qkv) + lin(blk.out) + lin(blk.gate) + lin(blk.up) + lin(blk.down);
     return n;
   }
 

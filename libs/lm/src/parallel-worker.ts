@@ -37,7 +37,9 @@ async function loss(req: { tokens: number[][]; attentionMask?: number[][]; targe
   const { tokens, attentionMask, targetMask, hook } = req;
   // Same counting rule as documentLoss; a shard without targets contributes zeros.
   const mask = attentionMask ?? tokens.map((r) => r.map(() => 1));
-  const counts = tokens.map((row, r) => row.slice(1).reduce((a, _, j) => a + (mask[r][j] && mask[r][j + 1] && (targetMask?.[r][j + 1] ?? 1) ? 1 : 0), 0));
+  const counts = tokens.map((row, r) =>
+    row.slice(1).reduce((a, _, j) => a + (mask[r][j] && mask[r][j + 1] && (targetMask?.[r][j + 1] ?? 1) ? 1 : 0), 0),
+  );
   const total = counts.reduce((a, b) => a + b, 0);
   const names = Object.keys(hook?.params ?? {});
   if (total === 0) {
@@ -93,7 +95,10 @@ async function handle(req: { op: string } & Record<string, unknown>): Promise<{ 
       return { result: r, transfer: Object.values(r.grads).map((g) => g.data.buffer as ArrayBuffer) };
     }
     case 'score': {
-      const r = await scoreContinuations(model!, req.requests as ScoreRequest[], { batchSize: req.batchSize as number | undefined, padId: req.padId as number | undefined });
+      const r = await scoreContinuations(model!, req.requests as ScoreRequest[], {
+        batchSize: req.batchSize as number | undefined,
+        padId: req.padId as number | undefined,
+      });
       return { result: r, transfer: [] };
     }
     default:
@@ -104,6 +109,6 @@ async function handle(req: { op: string } & Record<string, unknown>): Promise<{ 
 parentPort!.on('message', (m: { id: number; req: { op: string } & Record<string, unknown> }) => {
   handle(m.req).then(
     ({ result, transfer }) => parentPort!.postMessage({ id: m.id, ok: true, result }, transfer),
-    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) }),
+    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   );
 });

@@ -230,7 +230,11 @@ export class ParallelModel {
     const shards = shardRows(requests.length, this.workers.length);
     const parts = await Promise.all(
       shards.map(([s, e], i) =>
-        this.workers[i].call<ScoreResult[]>({ op: 'score', requests: requests.slice(s, e).map((r) => ({ context: [...r.context], continuation: [...r.continuation] })), ...options }),
+        this.workers[i].call<ScoreResult[]>({
+          op: 'score',
+          requests: requests.slice(s, e).map((r) => ({ context: [...r.context], continuation: [...r.continuation] })),
+          ...options,
+        }),
       ),
     );
     return parts.flat();

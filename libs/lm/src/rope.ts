@@ -69,7 +69,10 @@ export class RopeTables {
     return {
       cos: tf.tensor4d(cos, [rows, cols, 1, hd]),
       sin: tf.tensor4d(sin, [rows, cols, 1, hd]),
-      negSin: tf.tensor4d(sin.map((v) => -v), [rows, cols, 1, hd]),
+      negSin: tf.tensor4d(
+        sin.map((v) => -v),
+        [rows, cols, 1, hd],
+      ),
     };
   }
 
@@ -79,9 +82,7 @@ export class RopeTables {
     const rd = this.rotaryDim;
     const rot = rd === hd ? x : tf.slice(x, [0, 0, 0, 0], [b, t, h, rd]);
     const pairs =
-      this.style === 'interleaved'
-        ? tf.reverse(tf.reshape(rot, [b, t, h, rd / 2, 2]), 4)
-        : tf.reverse(tf.reshape(rot, [b, t, h, 2, rd / 2]), 3);
+      this.style === 'interleaved' ? tf.reverse(tf.reshape(rot, [b, t, h, rd / 2, 2]), 4) : tf.reverse(tf.reshape(rot, [b, t, h, 2, rd / 2]), 3);
     const swapped = tf.reshape(pairs, [b, t, h, rd]) as tf.Tensor4D;
     if (rd === hd) return swapped;
     return tf.concat([swapped, tf.slice(x, [0, 0, 0, rd], [b, t, h, hd - rd])], 3);

@@ -172,7 +172,10 @@ export function documentLoss(model: TransformerModel, tokens: TokenRows, options
       docIds: options.docIds,
       rowContext: options.rowContext,
     });
-    const logp = targetLogProbs(logits, tokens.map((row) => row.slice(1)));
+    const logp = targetLogProbs(
+      logits,
+      tokens.map((row) => row.slice(1)),
+    );
     const w = tf.tensor2d(weights.flat(), [b, t - 1]);
     const rowSums = tf.neg(tf.sum(tf.mul(logp, w), 1)) as tf.Tensor1D;
     const loss = tf.div(tf.sum(rowSums), total) as tf.Scalar;

@@ -44,10 +44,7 @@ export class Fingerprinter {
 
 function expectShape(src: WeightSource, name: string, t: RawTensor, shape: number[]): void {
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new InvalidArgumentError(
-      `${src.describe}: tensor "${name}" has shape [${t.shape.join(',')}], config implies [${shape.join(',')}]`,
-      name,
-    );
+    throw new InvalidArgumentError(`${src.describe}: tensor "${name}" has shape [${t.shape.join(',')}], config implies [${shape.join(',')}]`, name);
   }
 }
 
@@ -128,7 +125,10 @@ function fusedQkv(
   let b: tf.Tensor1D | undefined;
   if (bias) {
     const all = new Float32Array(qDim + 2 * kvDim);
-    all.set(bias.q.map((x) => x * scale), 0);
+    all.set(
+      bias.q.map((x) => x * scale),
+      0,
+    );
     all.set(bias.k, qDim);
     all.set(bias.v, qDim + kvDim);
     b = tf.tensor1d(all);

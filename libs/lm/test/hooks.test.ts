@@ -10,7 +10,10 @@ const g = golden();
 function randomTensor(shape: number[], seed: number, scale: number): tf.Tensor {
   const rand = mulberry32(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale),
+    shape,
+  );
 }
 
 /** A residual MLP memory h + tanh(h W1) W2 with trainable W1, W2 (the memory-training workload in miniature). */
@@ -32,15 +35,28 @@ test('hooks run after the named block and see per-row context', async () => {
     model.forward(rows, {
       hooks: new Map([[2, (h: tf.Tensor3D, ctx: HookContext) => (seen.push(ctx), h)]]),
       docIds: ['doc-a', 'doc-b'],
-      attentionMask: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]],
+      attentionMask: [
+        [1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 0],
+      ],
     }),
   );
   assert.equal(seen.length, 1);
   assert.equal(seen[0].layer, 2);
   assert.deepEqual(seen[0].tokens, rows);
   assert.deepEqual(seen[0].docIds, ['doc-a', 'doc-b']);
-  assert.deepEqual(seen[0].positions, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 4]]);
-  const plain = values(model.forward(rows, { attentionMask: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]] }));
+  assert.deepEqual(seen[0].positions, [
+    [0, 1, 2, 3, 4, 5],
+    [0, 1, 2, 3, 4, 4],
+  ]);
+  const plain = values(
+    model.forward(rows, {
+      attentionMask: [
+        [1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 0],
+      ],
+    }),
+  );
   assert.ok(maxAbsDiff(identity, plain) < 1e-6);
   // Zeroing the stream after the last block leaves RMSNorm(0) = 0, so every logit is 0.
   const last = model.config.nLayers - 1;
@@ -59,7 +75,9 @@ test('hooks run after the named block and see per-row context', async () => {
   const padded = model.newCache();
   model.forward([[0, 0, ...rows[0].slice(0, 4)]], { cache: padded, attentionMask: [[0, 0, 1, 1, 1, 1]] }).dispose();
   const later: HookContext[] = [];
-  model.forward([[rows[0][4]]], { cache: padded, rowContext: [[7, 8]], hooks: new Map([[0, (h: tf.Tensor3D, c: HookContext) => (later.push(c), h)]]) }).dispose();
+  model
+    .forward([[rows[0][4]]], { cache: padded, rowContext: [[7, 8]], hooks: new Map([[0, (h: tf.Tensor3D, c: HookContext) => (later.push(c), h)]]) })
+    .dispose();
   assert.deepEqual(later[0].pastAttentionMask, [[0, 0, 1, 1, 1, 1]]);
   assert.deepEqual(later[0].rowContext, [[7, 8]], 'rowContext is passed through untouched');
   padded.dispose();
@@ -89,7 +107,10 @@ test('gradient at a hook point passes a finite-difference check', async () => {
   assert.ok(Math.abs(analytic) > 1e-3, `directional derivative ${analytic} too small to test`);
   assert.ok(Math.abs(numeric - analytic) < 2e-2 * Math.abs(analytic), `analytic ${analytic} vs numeric ${numeric}`);
   // Single coordinates too (the largest gradient entries of each matrix).
-  for (const [i, w, gr] of [[0, w1, grads[0]], [1, w2, grads[1]]] as const) {
+  for (const [i, w, gr] of [
+    [0, w1, grads[0]],
+    [1, w2, grads[1]],
+  ] as const) {
     const gv = gr.dataSync();
     let k = 0;
     for (let j = 1; j < gv.length; j++) if (Math.abs(gv[j]) > Math.abs(gv[k])) k = j;

@@ -146,5 +146,8 @@ test('config.json special token ids: a number, a list (first is primary), or nul
   assert.equal(configFromHf({ ...base, eos_token_id: [7, 9] }).eosId, 7);
   assert.equal(configFromHf({ ...base, bos_token_id: null }).bosId, 1);
   assert.equal(configFromHf({ ...base, eos_token_id: 5 }).eosId, 5);
-  assert.throws(() => configFromHf({ ...base, eos_token_id: 'x' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'eos_token_id');
+  assert.throws(
+    () => configFromHf({ ...base, eos_token_id: 'x' }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'eos_token_id',
+  );
 });

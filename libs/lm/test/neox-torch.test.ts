@@ -91,7 +91,9 @@ const cases: NeoxCase[] = [
 ];
 
 function caseLabel(c: NeoxCase): string {
-  return c === 'defaults' ? 'optional config fields absent' : `rotary_pct ${c.rotary_pct}, parallel residual ${c.use_parallel_residual}, base ${c.rotary_emb_base}`;
+  return c === 'defaults'
+    ? 'optional config fields absent'
+    : `rotary_pct ${c.rotary_pct}, parallel residual ${c.use_parallel_residual}, base ${c.rotary_emb_base}`;
 }
 
 /** Writes the case's checkpoint, runs both forwards, asserts and returns the max abs logit difference. */

@@ -14,8 +14,14 @@ function randomArray(shape: number[], seed: number, scale: number): ArrayTensor 
 }
 
 test('shardRows splits rows into contiguous, nearly equal shares', () => {
-  assert.deepEqual(shardRows(4, 2), [[0, 2], [2, 4]]);
-  assert.deepEqual(shardRows(5, 2), [[0, 3], [3, 5]]);
+  assert.deepEqual(shardRows(4, 2), [
+    [0, 2],
+    [2, 4],
+  ]);
+  assert.deepEqual(shardRows(5, 2), [
+    [0, 3],
+    [3, 5],
+  ]);
   assert.deepEqual(shardRows(1, 3), [[0, 1]]);
 });
 

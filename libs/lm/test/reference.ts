@@ -105,7 +105,7 @@ export function referenceForward(c: ModelConfig, w: TensorMap, tokens: number[])
         }
         const m = Math.max(...scores);
         let sum = 0;
-        for (let s = 0; s <= t; s++) sum += (scores[s] = Math.exp(scores[s] - m));
+        for (let s = 0; s <= t; s++) sum += scores[s] = Math.exp(scores[s] - m);
         for (let s = 0; s <= t; s++) for (let i = 0; i < hd; i++) attnOut[h * hd + i] += (scores[s] / sum) * vs[s][kv][i];
       }
       const attn = llama
@@ -116,10 +116,21 @@ export function referenceForward(c: ModelConfig, w: TensorMap, tokens: number[])
         if (llama) {
           const gate = matvec(g(`${p}mlp.gate_proj.weight`), h, c.hiddenDim, d);
           const up = matvec(g(`${p}mlp.up_proj.weight`), h, c.hiddenDim, d);
-          return matvec(g(`${p}mlp.down_proj.weight`), gate.map((v, i) => act(c, v) * up[i]), d, c.hiddenDim);
+          return matvec(
+            g(`${p}mlp.down_proj.weight`),
+            gate.map((v, i) => act(c, v) * up[i]),
+            d,
+            c.hiddenDim,
+          );
         }
         const up = matvec(g(`${p}mlp.dense_h_to_4h.weight`), h, c.hiddenDim, d, opt(`${p}mlp.dense_h_to_4h.bias`));
-        return matvec(g(`${p}mlp.dense_4h_to_h.weight`), up.map((v) => act(c, v)), d, c.hiddenDim, opt(`${p}mlp.dense_4h_to_h.bias`));
+        return matvec(
+          g(`${p}mlp.dense_4h_to_h.weight`),
+          up.map((v) => act(c, v)),
+          d,
+          c.hiddenDim,
+          opt(`${p}mlp.dense_4h_to_h.bias`),
+        );
       };
       if (c.parallelResidual) {
         const m = mlp(xs[t]);

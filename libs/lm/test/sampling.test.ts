@@ -7,7 +7,10 @@ test('Xorshift64 reproduces llama2.c run.c random_u32 / random_f32', () => {
   const a = new Xorshift64(42);
   assert.deepEqual([a.nextU32(), a.nextU32(), a.nextU32(), a.nextU32()], [1456360119, 3359763283, 3393612768, 4054632243]);
   const b = new Xorshift64(1234567890123);
-  assert.deepEqual([b.nextF32(), b.nextF32(), b.nextF32()].map((x) => x.toPrecision(9)), ['0.936711371', '0.709576666', '0.291406035']);
+  assert.deepEqual(
+    [b.nextF32(), b.nextF32(), b.nextF32()].map((x) => x.toPrecision(9)),
+    ['0.936711371', '0.709576666', '0.291406035'],
+  );
   assert.throws(() => new Xorshift64(0), /seed/);
 });
 

@@ -5,14 +5,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
-import {
-  HfTokenizer,
-  Llama2cTokenizer,
-  loadTokenizer,
-  parseLlama2cTokenizer,
-  SEQUENCE_START,
-  StreamDecoder,
-} from '../src/tokenizers/index.js';
+import { HfTokenizer, Llama2cTokenizer, loadTokenizer, parseLlama2cTokenizer, SEQUENCE_START, StreamDecoder } from '../src/tokenizers/index.js';
 import { feverFiles, storiesDir as modelDir, storiesHf as hfDir, storiesTok as binPath } from '@memorize/testing';
 
 interface Golden {
@@ -26,23 +19,75 @@ const hf = await loadTokenizer(join(hfDir, 'tokenizer.json'));
 const prng = mulberry32;
 
 const HANDWRITTEN = [
-  '', ' ', '  ', '\n', '\t', 'a', 'Once upon a time', ' Once upon a time', 'Once upon a time ',
-  '   leading and trailing   ', 'Lily and Timmy were happy. They played with the big red ball!',
-  'multiple   spaces\tand\ttabs\n\nand blank lines\r\n', 'café naïve résumé jalapeño Ångström', 'Ünïcödé',
-  '日本語のテキスト', '中文 测试', '한국어', 'Привет, мир', 'مرحبا', 'emoji 🙂🚀👩‍👩‍👧 flags 🇫🇷',
-  '“quoted” ‘single’ — dash – en… ellipsis', 'nbsp\u00a0here', 'zero\u200bwidth', 'digits 0123456789 3.14159 1,000,000',
-  'punctuation !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', 'x<s>y</s>z<unk>', '<0x41> looks like a byte piece',
-  'NUL\u0000byte and control \u0001\u007f', 'the the the the the', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  '',
+  ' ',
+  '  ',
+  '\n',
+  '\t',
+  'a',
+  'Once upon a time',
+  ' Once upon a time',
+  'Once upon a time ',
+  '   leading and trailing   ',
+  'Lily and Timmy were happy. They played with the big red ball!',
+  'multiple   spaces\tand\ttabs\n\nand blank lines\r\n',
+  'café naïve résumé jalapeño Ångström',
+  'Ünïcödé',
+  '日本語のテキスト',
+  '中文 测试',
+  '한국어',
+  'Привет, мир',
+  'مرحبا',
+  'emoji 🙂🚀👩‍👩‍👧 flags 🇫🇷',
+  '“quoted” ‘single’ — dash – en… ellipsis',
+  'nbsp\u00a0here',
+  'zero\u200bwidth',
+  'digits 0123456789 3.14159 1,000,000',
+  'punctuation !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
+  'x<s>y</s>z<unk>',
+  '<0x41> looks like a byte piece',
+  'NUL\u0000byte and control \u0001\u007f',
+  'the the the the the',
+  'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
   // Overlapping equal-score merges: run.c takes the leftmost pair.
-  'ooo', 'ooooo', 'llll lll', 'hhappppy', 'Lilyyy', 'cooool', 'balll',
+  'ooo',
+  'ooooo',
+  'llll lll',
+  'hhappppy',
+  'Lilyyy',
+  'cooool',
+  'balll',
   'Pocahontas -LRB- born Matoaka , known as Amonute , 1596 -- 1617 -RRB- was a Native American woman',
 ];
 
 const CHARSET = [
   ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
-  ...' ,.!?;:\'"-()[]{}<>/\\@#$%^&*_+=~`|', ' ', ' ', ' ', '  ', '\n', '\t', '\r',
-  ...'éèêëñüöäåçßøœ', ...'中文日本語한국어', ...'Жзщыя', ...'αβγδ', '“', '”', '’', '—', '–', '…', '\u00a0', '€', '™',
-  '🙂', '🚀', '👍🏽', '𝔘', '\u200b',
+  ...' ,.!?;:\'"-()[]{}<>/\\@#$%^&*_+=~`|',
+  ' ',
+  ' ',
+  ' ',
+  '  ',
+  '\n',
+  '\t',
+  '\r',
+  ...'éèêëñüöäåçßøœ',
+  ...'中文日本語한국어',
+  ...'Жзщыя',
+  ...'αβγδ',
+  '“',
+  '”',
+  '’',
+  '—',
+  '–',
+  '…',
+  '\u00a0',
+  '€',
+  '™',
+  '🙂',
+  '🚀',
+  '👍🏽',
+  '𝔘',
+  '\u200b',
 ];
 const WORDS = [' the', ' and', ' was', ' Lily', ' Timmy', ' happy', ' little', ' friend', ' Once', ' upon', ' time', ' said', 'ing', 'ed'];
 
@@ -148,7 +193,10 @@ test('tokenizer.json and tok512.bin give identical ids on varied text', () => {
 });
 
 test('tokenizer.json and tok512.bin agree on real FEVER wiki text', async () => {
-  const lines = (await readFile(feverFiles.pages, 'utf8')).split('\n').filter((l) => l.trim()).slice(0, 40);
+  const lines = (await readFile(feverFiles.pages, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 40);
   let tokens = 0;
   for (const line of lines) {
     const text = (JSON.parse(line) as { text: string }).text;
@@ -203,14 +251,23 @@ test('byte-fallback tokens are held back until the UTF-8 character is complete',
   const ids = bin.encode('🙂', { bos: true }); // BOS, " ", then the 4 bytes F0 9F 99 82
   assert.deepEqual(ids, [1, 410, 0xf0 + 3, 0x9f + 3, 0x99 + 3, 0x82 + 3]);
   const stream = new StreamDecoder(bin);
-  assert.deepEqual(ids.map((id) => stream.push(id)), ['', '', '', '', '', '🙂']);
+  assert.deepEqual(
+    ids.map((id) => stream.push(id)),
+    ['', '', '', '', '', '🙂'],
+  );
   assert.equal(stream.flush(), '');
   const cut = new StreamDecoder(bin);
   cut.push(0xf0 + 3);
   assert.equal(cut.flush(), '\ufffd');
   // printableOnly mirrors run.c safe_printf for ASCII control bytes but keeps newlines.
   const safe = new StreamDecoder(bin, { printableOnly: true });
-  assert.equal(bin.encode('a\u0001\nb').map((id) => safe.push(id)).join(''), 'a\nb');
+  assert.equal(
+    bin
+      .encode('a\u0001\nb')
+      .map((id) => safe.push(id))
+      .join(''),
+    'a\nb',
+  );
 });
 
 test('pieces and run.c piece decoding', () => {
@@ -269,7 +326,11 @@ test('truncated or malformed tokenizer.bin files are rejected with the byte offs
     { cut: startOf[300] + 2, expect: new RegExp(`byte offset ${startOf[300]} \\(tokens\\[300\\]\\.score\\)`) },
     { cut: startOf[300] + 6, expect: new RegExp(`byte offset ${startOf[300] + 4} \\(tokens\\[300\\]\\.len\\)`) },
     { cut: startOf[400] + 9, expect: new RegExp(`byte offset ${startOf[400] + 8} \\(tokens\\[400\\]\\.bytes\\)`) },
-    { cut: startOf[511], expect: new RegExp(`511 of 512 tokens present at byte offset ${startOf[511]} \\(tokens\\[511\\]\\)`), opts: { vocabSize: 512 } },
+    {
+      cut: startOf[511],
+      expect: new RegExp(`511 of 512 tokens present at byte offset ${startOf[511]} \\(tokens\\[511\\]\\)`),
+      opts: { vocabSize: 512 },
+    },
     { cut: startOf[100], expect: new RegExp(`only 100 tokens.* at byte offset ${startOf[100]} \\(tokens\\[100\\]\\)`) },
   ];
   try {

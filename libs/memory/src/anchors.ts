@@ -21,14 +21,20 @@ export interface AnchorSampleOptions {
 
 /** `count` rows [BOS, sampled tokens...] from the base model without any memory; rows shorter than 2 are redrawn once. */
 export async function sampleAnchorRows(model: TransformerModel, o: AnchorSampleOptions): Promise<number[][]> {
-  if (!Number.isInteger(o.count) || o.count < 1) throw new InvalidArgumentError(`anchor count must be a positive integer, got ${o.count}`, 'anchorSamples');
-  if (!Number.isInteger(o.tokens) || o.tokens < 1) throw new InvalidArgumentError(`anchor tokens must be a positive integer, got ${o.tokens}`, 'anchorTokens');
+  if (!Number.isInteger(o.count) || o.count < 1)
+    throw new InvalidArgumentError(`anchor count must be a positive integer, got ${o.count}`, 'anchorSamples');
+  if (!Number.isInteger(o.tokens) || o.tokens < 1)
+    throw new InvalidArgumentError(`anchor tokens must be a positive integer, got ${o.tokens}`, 'anchorTokens');
   const bos = [model.config.bosId];
   const rows: number[][] = [];
   for (let i = 0; i < o.count; i++) {
     let row: number[] = [];
     for (let attempt = 0; attempt < 2 && row.length < 2; attempt++) {
-      const r = await generate(model, bos, { maxNewTokens: o.tokens, temperature: o.temperature ?? 1, seed: deriveSeed(o.seed, `anchor/${i}/${attempt}`) });
+      const r = await generate(model, bos, {
+        maxNewTokens: o.tokens,
+        temperature: o.temperature ?? 1,
+        seed: deriveSeed(o.seed, `anchor/${i}/${attempt}`),
+      });
       row = [...bos, ...r.tokens];
     }
     if (row.length >= 2) rows.push(row);

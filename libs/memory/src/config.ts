@@ -118,12 +118,14 @@ export function resolveMemoryConfig(c: MemoryConfig, nLayers?: number): Resolved
   const gateInit = c.gateInit ?? MEMORY_DEFAULTS.gateInit;
   if (!Number.isFinite(gateInit)) throw new InvalidArgumentError(`gateInit must be finite, got ${gateInit}`, 'gateInit');
   const upBiasInit = c.upBiasInit ?? null;
-  if (upBiasInit !== null && !Number.isFinite(upBiasInit)) throw new InvalidArgumentError(`upBiasInit must be finite, got ${upBiasInit}`, 'upBiasInit');
+  if (upBiasInit !== null && !Number.isFinite(upBiasInit))
+    throw new InvalidArgumentError(`upBiasInit must be finite, got ${upBiasInit}`, 'upBiasInit');
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError(`seed must be a non-negative integer, got ${seed}`, 'seed');
   const guidanceWeight = c.guidanceWeight ?? MEMORY_DEFAULTS.guidanceWeight;
   const guidanceMargin = c.guidanceMargin ?? MEMORY_DEFAULTS.guidanceMargin;
-  if (!(guidanceWeight >= 0) || !Number.isFinite(guidanceWeight)) throw new InvalidArgumentError(`guidanceWeight must be >= 0, got ${guidanceWeight}`, 'guidanceWeight');
+  if (!(guidanceWeight >= 0) || !Number.isFinite(guidanceWeight))
+    throw new InvalidArgumentError(`guidanceWeight must be >= 0, got ${guidanceWeight}`, 'guidanceWeight');
   if (!Number.isFinite(guidanceMargin)) throw new InvalidArgumentError(`guidanceMargin must be finite, got ${guidanceMargin}`, 'guidanceMargin');
   return {
     kind,

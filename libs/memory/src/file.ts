@@ -113,7 +113,8 @@ function checkBase(path: string, fileFingerprint: string, d: number, layer: numb
     );
   }
   if (d !== base.dim) throw new FailedPreconditionError(`${path} has width d=${d}, the loaded model has ${base.dim}`, 'memory');
-  if (layer >= base.nLayers) throw new FailedPreconditionError(`${path} sits after block ${layer}, the loaded model has ${base.nLayers} blocks`, 'memory');
+  if (layer >= base.nLayers)
+    throw new FailedPreconditionError(`${path} sits after block ${layer}, the loaded model has ${base.nLayers} blocks`, 'memory');
 }
 
 /** Loads a memory file; with `base`, refuses files made for another model (FailedPreconditionError). */

@@ -32,4 +32,3 @@ export function entrySeeds(base: number, m: number): Uint32Array {
 
 /** The memory kinds' seed derivation and PRNG: @memorize/tensor's (random.ts), re-exported. */
 export { deriveSeed, fmix32, mixWord, mulberry32, normals };
-

@@ -80,5 +80,10 @@ export function guidanceLoss(
   const pos = lmLoss(model, rows, memory, { maskSource: 'oracle' });
   const neg = lmLoss(model, rows, memory, { rowKeys: negativeKeys });
   const hinge = tf.mean(tf.relu(tf.sub(tau, neg.perRow))) as tf.Scalar;
-  return { loss: tf.add(pos.loss, tf.mul(w, hinge)) as tf.Scalar, lmLoss: pos.loss, negativeLoss: tf.mean(neg.perRow) as tf.Scalar, tokens: pos.tokens };
+  return {
+    loss: tf.add(pos.loss, tf.mul(w, hinge)) as tf.Scalar,
+    lmLoss: pos.loss,
+    negativeLoss: tf.mean(neg.perRow) as tf.Scalar,
+    tokens: pos.tokens,
+  };
 }

@@ -136,9 +136,7 @@ export class MemoryModule {
       if (alpha !== 1) {
         const soft = tf.sub(1, tf.mul(alpha, tf.sub(1, mask))) as tf.Tensor3D;
         const literal = requests.map((r) => r.source === 'all' || r.source === 'none');
-        mask = literal.some(Boolean)
-          ? (tf.where(tf.tensor3d(literal, [literal.length, 1, 1], 'bool'), mask, soft) as tf.Tensor3D)
-          : soft;
+        mask = literal.some(Boolean) ? (tf.where(tf.tensor3d(literal, [literal.length, 1, 1], 'bool'), mask, soft) as tf.Tensor3D) : soft;
       }
     }
     return applyMlp(h, this.mlp, this.shape, this.config.gelu, mask);

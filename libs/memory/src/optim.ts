@@ -45,8 +45,14 @@ export class AdamW {
     this.weightDecay = options.weightDecay ?? TRAINING_DEFAULTS.weightDecay;
     for (const [name, x] of variables) {
       // Inside tidy: the zeros a variable is made from would otherwise outlive the variable's dispose().
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(x), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(x), false)),
+      );
     }
   }
 
@@ -80,7 +86,10 @@ export class AdamW {
   }
 
   setState(state: AdamWState): void {
-    for (const [which, map] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [which, map] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       for (const [name, x] of map) {
         const data = state[which].get(name);
         if (!data || data.length !== x.size) throw new InvalidArgumentError(`optimizer state lacks ${which} of "${name}" (size ${x.size})`, name);

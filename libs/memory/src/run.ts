@@ -121,7 +121,10 @@ export function scheduleBatch(s: ResolvedSchedule, rowCount: number, index: numb
   if (s.batchSize >= rowCount) return Array.from({ length: rowCount }, (_, i) => i);
   const epoch = Math.floor(index / s.stepsPerEpoch);
   const b = index % s.stepsPerEpoch;
-  const order = shuffled(Array.from({ length: rowCount }, (_, i) => i), derivedRandom(s.seed, 'batches', epoch));
+  const order = shuffled(
+    Array.from({ length: rowCount }, (_, i) => i),
+    derivedRandom(s.seed, 'batches', epoch),
+  );
   return order.slice(b * s.batchSize, (b + 1) * s.batchSize);
 }
 
@@ -185,7 +188,12 @@ export class TrainingRun {
   private base: RunMeasures | undefined;
 
   /** A run whose anchor rows (if any) are drawn from the base model first (sampling is asynchronous). */
-  static async create(model: TransformerModel, memory: MemoryModule, rows: readonly TrainingRow[], options: TrainingRunOptions = {}): Promise<TrainingRun> {
+  static async create(
+    model: TransformerModel,
+    memory: MemoryModule,
+    rows: readonly TrainingRow[],
+    options: TrainingRunOptions = {},
+  ): Promise<TrainingRun> {
     const a = options.schedule?.anchor;
     if (!a || !(a.weight > 0) || a.rows) return new TrainingRun(model, memory, rows, options);
     const sampled = await sampleAnchorRows(model, {
@@ -208,8 +216,13 @@ export class TrainingRun {
     check(Number.isInteger(this.evalEvery) && this.evalEvery >= 0, `evalEvery must be an integer >= 0, got ${this.evalEvery}`, 'evalEvery');
     const state = options.optimizerState;
     this.next = options.startStep ?? state?.step ?? 0;
-    check(Number.isInteger(this.next) && this.next >= 0 && this.next <= this.schedule.steps, `startStep must be in 0..${this.schedule.steps}, got ${this.next}`, 'startStep');
-    if (state && state.step !== this.next) throw new InvalidArgumentError(`optimizer state is at step ${state.step}, the run resumes at ${this.next}`, 'startStep');
+    check(
+      Number.isInteger(this.next) && this.next >= 0 && this.next <= this.schedule.steps,
+      `startStep must be in 0..${this.schedule.steps}, got ${this.next}`,
+      'startStep',
+    );
+    if (state && state.step !== this.next)
+      throw new InvalidArgumentError(`optimizer state is at step ${state.step}, the run resumes at ${this.next}`, 'startStep');
     const anchor = options.schedule?.anchor;
     const anchorWeight = anchor?.weight ?? TRAINING_DEFAULTS.anchorWeight;
     this.anchorRows = anchorWeight > 0 ? anchor?.rows : undefined;

@@ -104,7 +104,9 @@ export class MemoryTrainer {
 
   /** Mean per-position KL(base || base + memory) over the anchors. Differentiable. */
   private anchorKl(a: AnchorTargets): tf.Scalar {
-    const logp = tf.logSoftmax(this.model.forward(a.inputs, { attentionMask: a.attentionMask, hooks: memoryHooks(this.memory, { maskSource: 'none' }) }));
+    const logp = tf.logSoftmax(
+      this.model.forward(a.inputs, { attentionMask: a.attentionMask, hooks: memoryHooks(this.memory, { maskSource: 'none' }) }),
+    );
     const perPosition = tf.sum(tf.mul(a.baseP, tf.sub(a.baseLogp, logp)), -1);
     return tf.div(tf.sum(tf.mul(perPosition, a.weights)), a.positions) as tf.Scalar;
   }

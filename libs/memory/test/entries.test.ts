@@ -19,7 +19,10 @@ import { feverFiles, jsonlPageTexts, storiesTok, tokenRows } from '@memorize/tes
 
 function sets(config: MemoryConfig, docs: number[][]): Uint32Array[] {
   const c = resolveMemoryConfig(config);
-  return MEMORY_KINDS.get(c.kind)!.createMasker!(c, docs.map((tokens) => ({ tokens }))).entrySets()!;
+  return MEMORY_KINDS.get(c.kind)!.createMasker!(
+    c,
+    docs.map((tokens) => ({ tokens })),
+  ).entrySets()!;
 }
 
 const docs = tokenRows(20, 60, 40, 3);
@@ -37,21 +40,44 @@ test('entry sets are deterministic in the seed and change with it', () => {
 test('dlp: disjoint contiguous ranges proportional to length, each at least one entry', () => {
   const lengths = [10, 30, 60, 100];
   const s = dlpEntrySets(lengths, 40);
-  assert.deepEqual(s.map((x) => x.length), [2, 6, 12, 20]);
+  assert.deepEqual(
+    s.map((x) => x.length),
+    [2, 6, 12, 20],
+  );
   const all = s.flatMap((x) => [...x]);
   assert.equal(new Set(all).size, all.length, 'disjoint');
-  assert.deepEqual(all, Array.from({ length: 40 }, (_, j) => j), 'contiguous cover in corpus order');
+  assert.deepEqual(
+    all,
+    Array.from({ length: 40 }, (_, j) => j),
+    'contiguous cover in corpus order',
+  );
   // Very short documents still get an entry of their own, taken from the longest: still disjoint.
-  assert.deepEqual(dlpEntrySets([1, 1000, 1], 4).map((x) => [...x]), [[0], [1, 2], [3]]);
+  assert.deepEqual(
+    dlpEntrySets([1, 1000, 1], 4).map((x) => [...x]),
+    [[0], [1, 2], [3]],
+  );
   const skewed = dlpEntrySets([5, 5, 200, 5, 5], 8);
-  assert.deepEqual(skewed.map((x) => x.length), [1, 1, 4, 1, 1]);
-  assert.deepEqual(skewed.flatMap((x) => [...x]), Array.from({ length: 8 }, (_, j) => j));
+  assert.deepEqual(
+    skewed.map((x) => x.length),
+    [1, 1, 4, 1, 1],
+  );
+  assert.deepEqual(
+    skewed.flatMap((x) => [...x]),
+    Array.from({ length: 8 }, (_, j) => j),
+  );
   for (let trial = 0; trial < 50; trial++) {
     const n = 1 + (trial % 17);
     const m = n + ((trial * 7) % 40);
-    const sets = dlpEntrySets(Array.from({ length: n }, (_, i) => ((i * 37 + trial * 11) % 300) + (i % 3 === 0 ? 1 : 0)), m);
+    const sets = dlpEntrySets(
+      Array.from({ length: n }, (_, i) => ((i * 37 + trial * 11) % 300) + (i % 3 === 0 ? 1 : 0)),
+      m,
+    );
     const flat = sets.flatMap((x) => [...x]);
-    assert.deepEqual(flat, Array.from({ length: m }, (_, j) => j), `n ${n} m ${m}: disjoint, contiguous, covering`);
+    assert.deepEqual(
+      flat,
+      Array.from({ length: m }, (_, j) => j),
+      `n ${n} m ${m}: disjoint, contiguous, covering`,
+    );
     assert.ok(sets.every((x) => x.length >= 1));
   }
   // More documents than entries: every document still has one entry.
@@ -66,7 +92,12 @@ test('simset: identical documents share their set; p matched to dlp gives the sa
   const m = 64;
   let total = 0;
   for (let seed = 0; seed < 40; seed++) total += setSizeStats(sets({ kind: 'simset', layer: 0, seed, entries: m }, docs)).mean;
-  const dlpMean = setSizeStats(dlpEntrySets(docs.map((d) => d.length), m)).mean;
+  const dlpMean = setSizeStats(
+    dlpEntrySets(
+      docs.map((d) => d.length),
+      m,
+    ),
+  ).mean;
   assert.ok(Math.abs(total / 40 - dlpMean) < 0.25 * dlpMean, `simset mean ${total / 40} vs dlp ${dlpMean}`);
 });
 
@@ -74,15 +105,24 @@ test('random: same set sizes as simset, different entries', () => {
   const cfg = { layer: 0, seed: 2, setProbability: 0.25 };
   const sim = sets({ kind: 'simset', ...cfg }, docs);
   const rnd = sets({ kind: 'random', ...cfg }, docs);
-  assert.deepEqual(rnd.map((x) => x.length), sim.map((x) => x.length));
+  assert.deepEqual(
+    rnd.map((x) => x.length),
+    sim.map((x) => x.length),
+  );
   assert.notDeepEqual(rnd, sim);
 });
 
-test('token mode: a position with a single-shingle context gets that shingle\'s MinHash set', () => {
+test("token mode: a position with a single-shingle context gets that shingle's MinHash set", () => {
   const h = minHashParams(0, 32, 2, 0.3);
   const tokens = [5, 9, 12, 9, 5];
   const out = new Float32Array(tokens.length * 32);
-  writePositionMask(tokens, tokens.map(() => 1), out, 0, h);
+  writePositionMask(
+    tokens,
+    tokens.map(() => 1),
+    out,
+    0,
+    h,
+  );
   for (let t = 1; t < tokens.length; t++) {
     const expected = simsetEntrySet(tokens.slice(t - 1, t + 1), h);
     const got = [...out.subarray(t * 32, (t + 1) * 32)].flatMap((v, j) => (v ? [j] : []));
@@ -104,7 +144,9 @@ test('overlap vs shingle Jaccard on FEVER pages: simset correlates, random and d
   const r = (config: MemoryConfig) => {
     const c = resolveMemoryConfig({ entries: 128, setProbability: 0.1, ...config });
     const corr = overlapJaccardCorrelation(sets(c, pages), jac.get(c.shingleK)!);
-    process.stderr.write(`[overlap-jaccard] ${kindLabel(c)} (Jaccard k ${c.shingleK}): pearson ${corr.pearson.toFixed(3)} spearman ${corr.spearman.toFixed(3)}\n`);
+    process.stderr.write(
+      `[overlap-jaccard] ${kindLabel(c)} (Jaccard k ${c.shingleK}): pearson ${corr.pearson.toFixed(3)} spearman ${corr.spearman.toFixed(3)}\n`,
+    );
     return corr;
   };
   for (const k of [1, 2]) {

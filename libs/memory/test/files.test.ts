@@ -23,7 +23,11 @@ for (const config of KINDS) {
     await backend();
     const model = tinyModel();
     const docs = tokenRows(5, 12, model.config.vocabSize);
-    const memory = createMemoryFor(model, { entries: 24, ...config }, docs.map((tokens, i) => ({ id: `doc${i}`, tokens })));
+    const memory = createMemoryFor(
+      model,
+      { entries: 24, ...config },
+      docs.map((tokens, i) => ({ id: `doc${i}`, tokens })),
+    );
     const dir = tempDir();
     const path = join(dir, 'm.safetensors');
     saveMemory(path, memory);

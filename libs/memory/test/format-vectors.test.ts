@@ -193,7 +193,13 @@ test('hashIds matches the independent implementation (lengths 0..64, ids up to 2
   });
   // A sub-range [start, end) hashes exactly like the slice (the word count is end - start).
   const long = ID_ARRAYS[ID_ARRAYS.length - 1];
-  for (const [s, e] of [[0, 0], [5, 5], [3, 4], [10, 26], [1, 64]]) {
+  for (const [s, e] of [
+    [0, 0],
+    [5, 5],
+    [3, 4],
+    [10, 26],
+    [1, 64],
+  ]) {
     const sub = long.slice(s, e);
     assert.equal(hashIds(long, s, e, 0x9747b28c), hashIds(sub, 0, sub.length, 0x9747b28c));
   }

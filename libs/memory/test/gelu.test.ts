@@ -20,7 +20,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.ok(maxErr < 3e-7, `max |erf error| ${maxErr}`);
     const gelu = activation(x, 'erf').dataSync();
     xs.forEach((v, i) => assert.ok(Math.abs(gelu[i] - 0.5 * v * (1 + erf64(v / Math.SQRT2))) < 2e-6, `gelu(${v})`));
-    const grad = tf.grad((t: tf.Tensor) => tf.sum(activation(t, 'erf')))(x).dataSync();
+    const grad = tf
+      .grad((t: tf.Tensor) => tf.sum(activation(t, 'erf')))(x)
+      .dataSync();
     xs.forEach((v, i) => {
       const exact = 0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp((-v * v) / 2)) / Math.sqrt(2 * Math.PI);
       assert.ok(Math.abs(grad[i] - exact) < 2e-6, `gelu'(${v}): ${grad[i]} vs ${exact}`);

@@ -9,7 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@memorize/tensor';
 import type { TransformerModel } from '@memorize/lm';
-import { createMemoryFor, documentKey, guidanceLoss, kindLabel, lmLoss, type MemoryConfig, type MemoryModule, type TrainingRow } from '@memorize/memory';
+import {
+  createMemoryFor,
+  documentKey,
+  guidanceLoss,
+  kindLabel,
+  lmLoss,
+  type MemoryConfig,
+  type MemoryModule,
+  type TrainingRow,
+} from '@memorize/memory';
 import { backend, tokenRows } from '@memorize/testing';
 import { tinyModel } from './helpers.js';
 
@@ -22,8 +31,16 @@ const CASES: { name: string; config: Omit<MemoryConfig, 'layer'>; guidance?: boo
   { name: 'simset-2 dim', config: { kind: 'simset', shingleK: 2, entries: 12, setProbability: 0.5 } },
   { name: 'simset-1 token', config: { kind: 'simset', shingleK: 1, mode: 'token', entries: 12, setProbability: 0.5 } },
   { name: 'random', config: { kind: 'random', entries: 12, setProbability: 0.5 } },
-  { name: 'doc-key linear tanh + guidance', config: { kind: 'doc-key', entries: 12, keyDim: 6, keyActivation: 'tanh', guidanceMargin: 20 }, guidance: true },
-  { name: 'doc-key nonlinear sigmoid + guidance', config: { kind: 'doc-key', entries: 12, keyDim: 6, keyGenerator: 'nonlinear', guidanceMargin: 20 }, guidance: true },
+  {
+    name: 'doc-key linear tanh + guidance',
+    config: { kind: 'doc-key', entries: 12, keyDim: 6, keyActivation: 'tanh', guidanceMargin: 20 },
+    guidance: true,
+  },
+  {
+    name: 'doc-key nonlinear sigmoid + guidance',
+    config: { kind: 'doc-key', entries: 12, keyDim: 6, keyGenerator: 'nonlinear', guidanceMargin: 20 },
+    guidance: true,
+  },
 ];
 
 function lossFn(model: TransformerModel, memory: MemoryModule, rows: TrainingRow[], guidance: boolean): () => tf.Scalar {
@@ -39,10 +56,15 @@ for (const c of CASES) {
     // Ragged rows exercise the padding path.
     docs[1] = docs[1].slice(0, 9);
     const rows: TrainingRow[] = docs.map((ids, i) => ({ ids, documentIndex: i }));
-    const memory = createMemoryFor(model, { ...c.config, layer: 1, seed: 5 }, docs.map((tokens) => ({ tokens })));
+    const memory = createMemoryFor(
+      model,
+      { ...c.config, layer: 1, seed: 5 },
+      docs.map((tokens) => ({ tokens })),
+    );
     // Move LayerNorm/gate off their identity init so their gradients are not special.
     for (const [name, p] of memory.parameters()) {
-      if (name.startsWith('ln.') || name === 'gate') p.variable.assign(tf.add(p.variable, tf.randomUniform(p.variable.shape, -0.3, 0.3, 'float32', 3)));
+      if (name.startsWith('ln.') || name === 'gate')
+        p.variable.assign(tf.add(p.variable, tf.randomUniform(p.variable.shape, -0.3, 0.3, 'float32', 3)));
     }
     const f = lossFn(model, memory, rows, c.guidance ?? false);
     const { grads } = tf.variableGrads(f, memory.variables());

@@ -16,8 +16,15 @@ test('without a memory the logits are bitwise identical to the base model', asyn
   const viaHooks = model.forward(rows, { hooks: memoryHooks(undefined) });
   assert.deepEqual(viaHooks.dataSync(), base.dataSync());
   // And the loss helper with no memory equals the plain document loss.
-  const a = lmLoss(model, rows.map((ids) => ({ ids })));
-  const b = lmLoss(model, rows.map((ids) => ({ ids })), undefined);
+  const a = lmLoss(
+    model,
+    rows.map((ids) => ({ ids })),
+  );
+  const b = lmLoss(
+    model,
+    rows.map((ids) => ({ ids })),
+    undefined,
+  );
   assert.equal(a.loss.dataSync()[0], b.loss.dataSync()[0]);
   tf.dispose([base, viaHooks, a.loss, a.perRow, b.loss, b.perRow]);
   model.dispose();
@@ -45,7 +52,11 @@ for (const kind of ['memory', 'simset', 'doc-key'] as const) {
     const model = tinyModel();
     const rows = tokenRows(2, 10, model.config.vocabSize);
     const layer = 1;
-    const memory = createMemoryFor(model, { kind, layer, setProbability: 0.5 }, rows.map((tokens) => ({ tokens })));
+    const memory = createMemoryFor(
+      model,
+      { kind, layer, setProbability: 0.5 },
+      rows.map((tokens) => ({ tokens })),
+    );
     const base = activations(model, rows);
     const withMemory = activations(model, rows, memory, [0, 1]);
     for (let l = 0; l <= layer; l++) assert.deepEqual(withMemory[l], base[l], `activation after block ${l} changed`);
@@ -60,7 +71,10 @@ test('a zero gate makes the memory an exact no-op', async () => {
   const model = tinyModel();
   const rows = tokenRows(2, 10, model.config.vocabSize);
   const memory = createMemoryFor(model, { kind: 'memory', layer: 2 });
-  memory.parameters().get('gate')!.variable.assign(tf.zeros([1]));
+  memory
+    .parameters()
+    .get('gate')!
+    .variable.assign(tf.zeros([1]));
   const a = model.forward(rows);
   const b = model.forward(rows, { hooks: memory.hooks() });
   assert.deepEqual(b.dataSync(), a.dataSync());

@@ -32,7 +32,10 @@ test('gateInit defaults to 1 and zeroInitDown to false (the reference); 0 is a r
   assert.equal(c.zeroInitDown, false);
   assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0, gateInit: 0 }).gateInit, 0);
   assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0, gateInit: 0.1 }).gateInit, 0.1);
-  assert.throws(() => resolveMemoryConfig({ kind: 'memory', layer: 0, gateInit: Number.NaN }), (e: Error) => e instanceof InvalidArgumentError && e.message.includes('gateInit'));
+  assert.throws(
+    () => resolveMemoryConfig({ kind: 'memory', layer: 0, gateInit: Number.NaN }),
+    (e: Error) => e instanceof InvalidArgumentError && e.message.includes('gateInit'),
+  );
 });
 
 function values(memory: MemoryModule, name: string): Float32Array {
@@ -66,14 +69,24 @@ for (const config of [
     await backend();
     const model = tinyModel();
     const rows = tokenRows(2, 10, model.config.vocabSize);
-    const memory = createMemoryFor(model, config, rows.map((tokens) => ({ tokens })));
+    const memory = createMemoryFor(
+      model,
+      config,
+      rows.map((tokens) => ({ tokens })),
+    );
     const a = model.forward(rows);
     const b = model.forward(rows, { hooks: memory.hooks(), docIds: [0, 1] });
     assert.deepEqual(b.dataSync(), a.dataSync());
     // A memory that adds nothing must still be trainable: some parameter has a non-zero gradient.
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward(rows, { hooks: memory.hooks(), docIds: [0, 1] }))) as tf.Scalar, memory.variables());
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(model.forward(rows, { hooks: memory.hooks(), docIds: [0, 1] }))) as tf.Scalar,
+      memory.variables(),
+    );
     const norms = Object.values(grads).map((g) => tf.tidy(() => tf.norm(g).dataSync()[0]));
-    assert.ok(norms.some((n) => n > 0), `gradient norms ${norms}`);
+    assert.ok(
+      norms.some((n) => n > 0),
+      `gradient norms ${norms}`,
+    );
     tf.dispose([a, b, value, ...Object.values(grads)]);
     memory.dispose();
     model.dispose();
@@ -84,7 +97,11 @@ test('files round-trip gateInit and zeroInitDown (metadata and config); old file
   await backend();
   const model = tinyModel();
   const docs = tokenRows(3, 12, model.config.vocabSize);
-  const memory = createMemoryFor(model, { kind: 'simset', layer: 1, entries: 24, gateInit: 0.5, zeroInitDown: true, layerNorm: false }, docs.map((tokens) => ({ tokens })));
+  const memory = createMemoryFor(
+    model,
+    { kind: 'simset', layer: 1, entries: 24, gateInit: 0.5, zeroInitDown: true, layerNorm: false },
+    docs.map((tokens) => ({ tokens })),
+  );
   const path = join(tempDir(), 'm.safetensors');
   saveMemory(path, memory);
   const md = new SafetensorsReader(path).header.metadata;
@@ -130,7 +147,11 @@ for (const config of [
     await backend();
     const model = tinyModel();
     const rows = tokenRows(2, 6, model.config.vocabSize);
-    const memory = createMemoryFor(model, { ...config, layerNorm: false, gateInit: 0.7, entries: 16 }, rows.map((tokens) => ({ tokens })));
+    const memory = createMemoryFor(
+      model,
+      { ...config, layerNorm: false, gateInit: 0.7, entries: 16 },
+      rows.map((tokens) => ({ tokens })),
+    );
     const d = model.config.dim;
     const h = tf.randomNormal([2, 6, d], 0, 1, 'float32', 3) as tf.Tensor3D;
     const hv = h.dataSync() as Float32Array;
@@ -152,7 +173,10 @@ test('upBiasInit defaults to null (reference draw); a value fills b_up and chang
   assert.equal(MEMORY_DEFAULTS.upBiasInit, null);
   assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0 }).upBiasInit, null);
   assert.equal(resolveMemoryConfig({ kind: 'memory', layer: 0, upBiasInit: 0 }).upBiasInit, 0);
-  assert.throws(() => resolveMemoryConfig({ kind: 'memory', layer: 0, upBiasInit: Number.POSITIVE_INFINITY }), (e: Error) => e instanceof InvalidArgumentError && e.message.includes('upBiasInit'));
+  assert.throws(
+    () => resolveMemoryConfig({ kind: 'memory', layer: 0, upBiasInit: Number.POSITIVE_INFINITY }),
+    (e: Error) => e instanceof InvalidArgumentError && e.message.includes('upBiasInit'),
+  );
   const model = tinyModel();
   const ref = createMemoryFor(model, { kind: 'memory', layer: 1, seed: 5 });
   const opt = createMemoryFor(model, { kind: 'memory', layer: 1, seed: 5, upBiasInit: -1.5 });
@@ -188,7 +212,10 @@ test('trainer anchor term: loss = LM loss + w * KL on the anchors; it keeps the 
   const docs = tokenRows(3, 12, model.config.vocabSize, 11).map((ids, i) => ({ ids, documentIndex: i }));
   const anchors = tokenRows(4, 12, model.config.vocabSize, 23);
   const config: MemoryConfig = { kind: 'memory', layer: 1, layerNorm: false, gateInit: 0, upBiasInit: -1, seed: 2 };
-  assert.throws(() => new MemoryTrainer(model, createMemoryFor(model, config), { anchorWeight: 1 }), (e: Error) => e instanceof InvalidArgumentError);
+  assert.throws(
+    () => new MemoryTrainer(model, createMemoryFor(model, config), { anchorWeight: 1 }),
+    (e: Error) => e instanceof InvalidArgumentError,
+  );
   const kl: number[] = [];
   for (const anchorWeight of [0, 4]) {
     const memory = createMemoryFor(model, config);
@@ -197,7 +224,10 @@ test('trainer anchor term: loss = LM loss + w * KL on the anchors; it keeps the 
       const before = anchorKl(model, memory, anchors);
       const r = trainer.step(docs, 3e-2);
       // The reported loss is the objective before the update: LM loss plus the weighted KL at that point.
-      assert.ok(Math.abs(r.loss - (r.lmLoss + anchorWeight * before)) < 1e-4 * Math.max(1, r.loss), `step ${s}: ${r.loss} vs ${r.lmLoss} + ${anchorWeight} * ${before}`);
+      assert.ok(
+        Math.abs(r.loss - (r.lmLoss + anchorWeight * before)) < 1e-4 * Math.max(1, r.loss),
+        `step ${s}: ${r.loss} vs ${r.lmLoss} + ${anchorWeight} * ${before}`,
+      );
     }
     kl.push(anchorKl(model, memory, anchors));
     trainer.dispose();

@@ -27,7 +27,9 @@ test('unstructured memory at layer 3 (anchored preset, 16 anchor samples) halves
     schedule: { steps: 300, learningRate: 1e-3, weightDecay: 0.05, warmupSteps: 10, batchSize: docs.length },
   });
   model.dispose();
-  process.stderr.write(`[memorize] memory: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`);
+  process.stderr.write(
+    `[memorize] memory: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`,
+  );
   assert.equal(r.docNllInit, r.docNllBase, 'the untrained memory (gate 0) must not change the documents NLL');
   assert.ok(docRatio(r) <= 0.5, `doc NLL ratio ${docRatio(r)}`);
   assert.ok(Math.abs(outsideChange(r)) < 0.1, `outside change ${outsideChange(r)}`);

@@ -34,7 +34,9 @@ test('dlp and simset-2 at layer 3 (stable preset) halve the documents NLL in 300
   model.dispose();
   assert.equal(results.length, 2);
   for (const r of results) {
-    process.stderr.write(`[memorize] ${r.kind}: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`);
+    process.stderr.write(
+      `[memorize] ${r.kind}: doc NLL ${r.docNllBase.toFixed(3)} -> ${r.docNllAfter.toFixed(3)}, outside ${r.outsideNllBase.toFixed(3)} -> ${r.outsideNllAfter.toFixed(3)} (${r.outsideSource})\n`,
+    );
     assert.equal(r.docNllInit, r.docNllBase, 'the untrained memory (gate 0) must not change the documents NLL');
     assert.ok(docRatio(r) <= 0.5, `doc NLL ratio ${docRatio(r)}`);
     assert.ok(Math.abs(outsideChange(r)) < 0.1, `outside change ${outsideChange(r)}`);

@@ -16,7 +16,11 @@ test('AdamW follows torch.optim.AdamW step by step (decoupled decay, bias correc
   const m = [0, 0, 0];
   const v = [0, 0, 0];
   const lrs = [1e-2, 5e-3, 2e-2];
-  const gs = [[0.1, -0.2, 0.3], [1, 0, -1], [-0.5, 0.25, 0.05]];
+  const gs = [
+    [0.1, -0.2, 0.3],
+    [1, 0, -1],
+    [-0.5, 0.25, 0.05],
+  ];
   lrs.forEach((lr, s) => {
     opt.apply(new Map([['x', tf.tensor1d(gs[s])]]), lr);
     const t = s + 1;
@@ -36,7 +40,10 @@ test('AdamW follows torch.optim.AdamW step by step (decoupled decay, bias correc
 
 test('clipping by global norm scales like torch.nn.utils.clip_grad_norm_', async () => {
   await backend();
-  const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+  const grads = new Map([
+    ['a', tf.tensor1d([3, 0])],
+    ['b', tf.tensor1d([0, 4])],
+  ]);
   const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
   assert.ok(Math.abs(norm - 5) < 1e-6);
   assert.ok(Math.abs(clipped.get('a')!.dataSync()[0] - 3 / (5 + 1e-6)) < 1e-6);
@@ -62,18 +69,29 @@ test('trainer: only memory parameters change; saved optimizer state resumes exac
   const embedBefore = Float32Array.from(model.weights.embed.dataSync() as Float32Array);
   const lr = (s: number) => cosineLearningRate(s, { peak: 1e-2, warmup: 2, total: 6 });
 
-  const a = createMemoryFor(model, { kind: 'simset', layer: 1, setProbability: 0.5 }, docs.map((tokens) => ({ tokens })));
+  const a = createMemoryFor(
+    model,
+    { kind: 'simset', layer: 1, setProbability: 0.5 },
+    docs.map((tokens) => ({ tokens })),
+  );
   const ta = new MemoryTrainer(model, a);
   const results = [];
   for (let s = 0; s < 6; s++) results.push(ta.step(rows, lr(s)));
-  assert.deepEqual(results.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    results.map((r) => r.step),
+    [1, 2, 3, 4, 5, 6],
+  );
   assert.ok(results[5].loss < results[0].loss, 'loss went down');
   assert.equal(results[0].tokens, 27);
   assert.deepEqual(model.weights.embed.dataSync(), embedBefore);
 
   // Same run, interrupted after 3 steps: state saved, a new trainer (and memory copy) resumes.
   const dir = tempDir();
-  const b = createMemoryFor(model, { kind: 'simset', layer: 1, setProbability: 0.5 }, docs.map((tokens) => ({ tokens })));
+  const b = createMemoryFor(
+    model,
+    { kind: 'simset', layer: 1, setProbability: 0.5 },
+    docs.map((tokens) => ({ tokens })),
+  );
   const tb = new MemoryTrainer(model, b);
   for (let s = 0; s < 3; s++) tb.step(rows, lr(s));
   tb.saveState(join(dir, 'opt.safetensors'));

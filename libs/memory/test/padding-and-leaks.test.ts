@@ -6,7 +6,12 @@ import { createMemoryFor, MemoryTrainer } from '@memorize/memory';
 import { backend, tokenRows } from '@memorize/testing';
 import { tinyModel } from './helpers.js';
 
-function logits(model: ReturnType<typeof tinyModel>, rows: number[][], mask: number[][], hooks: Map<number, never> | ReturnType<ReturnType<typeof createMemoryFor>['hooks']>): number[][][] {
+function logits(
+  model: ReturnType<typeof tinyModel>,
+  rows: number[][],
+  mask: number[][],
+  hooks: Map<number, never> | ReturnType<ReturnType<typeof createMemoryFor>['hooks']>,
+): number[][][] {
   return tf.tidy(() => model.forward(rows, { attentionMask: mask, hooks }).arraySync() as number[][][]);
 }
 
@@ -14,7 +19,11 @@ test('token-mode masks follow the real tokens wherever the padding is (right, le
   await backend();
   const model = tinyModel();
   const docs = tokenRows(3, 10, 48, 11);
-  const memory = createMemoryFor(model, { kind: 'simset', layer: 1, mode: 'token', shingleK: 2, entries: 24, setProbability: 0.4, seed: 3 }, docs.map((tokens) => ({ tokens })));
+  const memory = createMemoryFor(
+    model,
+    { kind: 'simset', layer: 1, mode: 'token', shingleK: 2, entries: 24, setProbability: 0.4, seed: 3 },
+    docs.map((tokens) => ({ tokens })),
+  );
   const hooks = memory.hooks();
   const row = docs[0].slice(0, 6);
   const alone = logits(model, [row], [row.map(() => 1)], hooks)[0];
@@ -38,16 +47,31 @@ test('creating, training and disposing a memory leaves no tensors behind', async
   const model = tinyModel();
   const docs = tokenRows(4, 12, 48, 5);
   // Warm up kernels and caches once, so the count below measures only the memory's own tensors.
-  const warm = createMemoryFor(model, { kind: 'dlp', layer: 1, entries: 16 }, docs.map((tokens) => ({ tokens })));
+  const warm = createMemoryFor(
+    model,
+    { kind: 'dlp', layer: 1, entries: 16 },
+    docs.map((tokens) => ({ tokens })),
+  );
   const warmTrainer = new MemoryTrainer(model, warm, {});
-  warmTrainer.step(docs.map((ids, i) => ({ ids, documentIndex: i })), 1e-3);
+  warmTrainer.step(
+    docs.map((ids, i) => ({ ids, documentIndex: i })),
+    1e-3,
+  );
   warmTrainer.dispose();
   warm.dispose();
   const before = tf.memory().numTensors;
   for (const kind of ['memory', 'dlp', 'simset', 'doc-key'] as const) {
-    const memory = createMemoryFor(model, { kind, layer: 1, entries: 16, setProbability: kind === 'simset' ? 0.3 : 0 }, docs.map((tokens) => ({ tokens })));
+    const memory = createMemoryFor(
+      model,
+      { kind, layer: 1, entries: 16, setProbability: kind === 'simset' ? 0.3 : 0 },
+      docs.map((tokens) => ({ tokens })),
+    );
     const trainer = new MemoryTrainer(model, memory, {});
-    for (let s = 0; s < 3; s++) trainer.step(docs.map((ids, i) => ({ ids, documentIndex: i })), 1e-3);
+    for (let s = 0; s < 3; s++)
+      trainer.step(
+        docs.map((ids, i) => ({ ids, documentIndex: i })),
+        1e-3,
+      );
     trainer.setState(trainer.getState());
     const l = documentLoss(model, docs, { hooks: memory.hooks(), docIds: docs.map((_, i) => i) });
     tf.dispose([l.loss, l.perRow]);
@@ -62,7 +86,12 @@ test("soft masks (alpha < 1) soften a document's set, not the literal 'none' and
   await backend();
   const model = tinyModel();
   const docs = tokenRows(3, 10, 48, 2);
-  const make = (alpha: number) => createMemoryFor(model, { kind: 'dlp', layer: 1, entries: 12, alpha, seed: 4, gateInit: 1, layerNorm: false }, docs.map((tokens) => ({ tokens })));
+  const make = (alpha: number) =>
+    createMemoryFor(
+      model,
+      { kind: 'dlp', layer: 1, entries: 12, alpha, seed: 4, gateInit: 1, layerNorm: false },
+      docs.map((tokens) => ({ tokens })),
+    );
   const hard = make(1);
   const soft = make(0.5);
   const run = (memory: ReturnType<typeof make>, maskSource: 'none' | 'all' | 'oracle') =>

@@ -37,7 +37,10 @@ test('schedule: steps from epochs, batches cover every row once per epoch, seede
     assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5, 6]);
   }
   assert.deepEqual(scheduleBatch(s, 7, 4), scheduleBatch(resolveSchedule({ batchSize: 3, epochs: 2, seed: 5 }, 7), 7, 4));
-  assert.notDeepEqual([0, 1, 2].flatMap((b) => scheduleBatch(s, 7, b)), [0, 1, 2].flatMap((b) => scheduleBatch(s, 7, 3 + b)));
+  assert.notDeepEqual(
+    [0, 1, 2].flatMap((b) => scheduleBatch(s, 7, b)),
+    [0, 1, 2].flatMap((b) => scheduleBatch(s, 7, 3 + b)),
+  );
   assert.deepEqual(scheduleBatch(resolveSchedule({ batchSize: 8 }, 7), 7, 3), [0, 1, 2, 3, 4, 5, 6]);
   assert.equal(resolveSchedule({}, 9).steps, TRAINING_DEFAULTS.epochs * Math.ceil(9 / TRAINING_DEFAULTS.batchSize));
   assert.throws(() => resolveSchedule({ batchSize: 0 }, 3), /batchSize/);
@@ -50,13 +53,18 @@ function setup() {
   const model = tinyModel();
   const rows: TrainingRow[] = tokenRows(5, 10, model.config.vocabSize, 9).map((ids, i) => ({ ids, documentIndex: i }));
   const outside: TrainingRow[] = tokenRows(2, 10, model.config.vocabSize, 31).map((ids) => ({ ids }));
-  const memory = () => createMemoryFor(model, config, rows.map((r) => ({ tokens: r.ids })));
+  const memory = () =>
+    createMemoryFor(
+      model,
+      config,
+      rows.map((r) => ({ tokens: r.ids })),
+    );
   return { model, rows, outside, memory };
 }
 
 const weights = (m: MemoryModule) => [...m.parameters()].map(([name, p]) => [name, Array.from(p.variable.dataSync())]);
 
-test('TrainingRun: step by step with the schedule\'s rates, evaluations every N steps, abort between steps', async () => {
+test("TrainingRun: step by step with the schedule's rates, evaluations every N steps, abort between steps", async () => {
   await backend();
   const { model, rows, outside, memory } = setup();
   const m = memory();
@@ -85,13 +93,19 @@ test('TrainingRun: step by step with the schedule\'s rates, evaluations every N 
     assert.equal(r.learningRate, cosineLearningRate(i, { peak: 1e-2, warmup: 2, total: 7 }));
     assert.equal(r.step, i + 1);
     assert.equal(r.epoch, Math.floor(i / 3));
-    assert.equal(r.tokens, run.batch(i).reduce((a, b) => a + b.ids.length - 1, 0));
+    assert.equal(
+      r.tokens,
+      run.batch(i).reduce((a, b) => a + b.ids.length - 1, 0),
+    );
     assert.equal(r.evaluation !== undefined, i === 2, `evaluation after step ${i}`);
   });
   assert.ok(taken[2].evaluation!.memorizationError < base.memorizationError);
   // The rest of the run, then the last step measures.
   const rest = await run.run();
-  assert.deepEqual(rest.map((r) => r.index), [5, 6]);
+  assert.deepEqual(
+    rest.map((r) => r.index),
+    [5, 6],
+  );
   assert.equal(rest[0].evaluation?.step, 6);
   assert.equal(rest[1].evaluation?.step, 7);
   assert.ok(run.done);
@@ -147,7 +161,12 @@ test('each kind says which mask a row gets without an explicit source; the hooks
   await backend();
   const model = tinyModel();
   const docs = tokenRows(3, 10, model.config.vocabSize, 5);
-  const make = (c: Omit<MemoryConfig, 'layer'>) => createMemoryFor(model, { layer: 1, entries: 12, setProbability: 0.4, ...c }, docs.map((tokens) => ({ tokens })));
+  const make = (c: Omit<MemoryConfig, 'layer'>) =>
+    createMemoryFor(
+      model,
+      { layer: 1, entries: 12, setProbability: 0.4, ...c },
+      docs.map((tokens) => ({ tokens })),
+    );
   const expected: [Omit<MemoryConfig, 'layer'>, string | undefined, string | undefined][] = [
     [{ kind: 'memory' }, undefined, undefined],
     [{ kind: 'dlp' }, 'oracle', 'none'],

@@ -43,7 +43,12 @@ export async function* callStream<Req, Res>(client: Client, method: StreamMethod
 }
 
 interface HealthClient extends Client {
-  check(request: { service: string }, metadata: Metadata, options: { deadline: Date }, callback: (e: ServiceError | null, r: { status: string }) => void): void;
+  check(
+    request: { service: string },
+    metadata: Metadata,
+    options: { deadline: Date },
+    callback: (e: ServiceError | null, r: { status: string }) => void,
+  ): void;
 }
 
 let healthCtor: (new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient) | undefined;

@@ -52,11 +52,7 @@ function integer(value: number | string, field: string, min: number, max: number
  * generic MEMORIZE_HOST, MEMORIZE_LOG_LEVEL, MEMORIZE_MAX_MESSAGE_BYTES, MEMORIZE_SHUTDOWN_GRACE_MS,
  * MEMORIZE_MAX_CONCURRENT_CALLS. Throws InvalidArgumentError naming the bad setting.
  */
-export function loadServiceConfig(
-  name: string,
-  overrides: ConfigOverrides = {},
-  env: NodeJS.ProcessEnv = process.env,
-): ServiceConfig {
+export function loadServiceConfig(name: string, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const pick = (key: string, flag: keyof ConfigOverrides): { value: string | number | undefined; field: string } => {
     if (overrides[flag] !== undefined) return { value: overrides[flag], field: `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     const specific = envKey(name, key);

@@ -1,10 +1,4 @@
-import type {
-  Metadata,
-  ServerUnaryCall,
-  ServerWritableStream,
-  sendUnaryData,
-  UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from './logger.js';
 import { GrpcStatusError, isInternal, status, toStatusError, type StatusError } from './status.js';
 
@@ -33,9 +27,7 @@ interface MethodDefinition {
 }
 type RequestOf<M> = M extends { requestDeserialize(buffer: Buffer): infer R } ? R : never;
 type ResponseOf<M> = M extends { responseSerialize(value: infer R): Buffer } ? R : never;
-type HandlerOf<M> = M extends { responseStream: true }
-  ? StreamHandler<RequestOf<M>, ResponseOf<M>>
-  : UnaryHandler<RequestOf<M>, ResponseOf<M>>;
+type HandlerOf<M> = M extends { responseStream: true } ? StreamHandler<RequestOf<M>, ResponseOf<M>> : UnaryHandler<RequestOf<M>, ResponseOf<M>>;
 
 /** Handlers for a ts-proto service definition; operations left out answer UNIMPLEMENTED. */
 export type Implementation<D> = { [K in keyof D]?: HandlerOf<D[K]> };
@@ -87,10 +79,7 @@ export function adaptService<D extends ServiceDefinitionLike>(
 ): UntypedServiceImplementation {
   const adapted: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
-    const handler = (implementation as Record<string, unknown>)[name] as
-      | UnaryHandler<unknown, unknown>
-      | StreamHandler<unknown, unknown>
-      | undefined;
+    const handler = (implementation as Record<string, unknown>)[name] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown> | undefined;
     const methodLog = logger.child({ method: method.path });
 
     const begin = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) => {
@@ -115,7 +104,9 @@ export function adaptService<D extends ServiceDefinitionLike>(
       const refuse = (): StatusError | undefined => {
         if (!handler) return toStatusError(new GrpcStatusError(status.UNIMPLEMENTED, `${method.path} is not implemented yet`));
         if (tracker.maxConcurrentCalls > 0 && tracker.size >= tracker.maxConcurrentCalls) {
-          return toStatusError(new GrpcStatusError(status.RESOURCE_EXHAUSTED, `server busy: ${tracker.size} calls in flight (limit ${tracker.maxConcurrentCalls})`));
+          return toStatusError(
+            new GrpcStatusError(status.RESOURCE_EXHAUSTED, `server busy: ${tracker.size} calls in flight (limit ${tracker.maxConcurrentCalls})`),
+          );
         }
         tracker.inFlight.add(controller);
         return undefined;

@@ -1,5 +1,12 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError, ResourceExhaustedError } from '@memorize/errors';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  MemorizeError,
+  NotFoundError,
+  ResourceExhaustedError,
+} from '@memorize/errors';
 
 /** A gRPC status with its message, ready to hand to a callback or emit on a stream. */
 export interface StatusError extends Partial<ServiceError> {
@@ -19,7 +26,10 @@ const codeOf: Array<[new (...args: never[]) => MemorizeError, status]> = [
 
 /** Error thrown by handlers to answer a specific status (CANCELLED, DEADLINE_EXCEEDED, UNIMPLEMENTED...). */
 export class GrpcStatusError extends Error {
-  constructor(readonly code: status, message: string) {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
     super(message);
     this.name = 'GrpcStatusError';
   }

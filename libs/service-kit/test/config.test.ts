@@ -23,10 +23,19 @@ test('flags win over the service env, which wins over the generic env', () => {
 });
 
 test('bad configuration is refused with the setting named', () => {
-  assert.throws(() => loadServiceConfig('data', { port: '70000' }, {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === '--port' && /0, 65535/.test(e.message));
+  assert.throws(
+    () => loadServiceConfig('data', { port: '70000' }, {}),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === '--port' && /0, 65535/.test(e.message),
+  );
   assert.throws(() => loadServiceConfig('data', { port: 'abc' }, {}), InvalidArgumentError);
-  assert.throws(() => loadServiceConfig('data', {}, { MEMORIZE_DATA_PORT: '' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_DATA_PORT');
+  assert.throws(
+    () => loadServiceConfig('data', {}, { MEMORIZE_DATA_PORT: '' }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_DATA_PORT',
+  );
   assert.throws(() => loadServiceConfig('data', { logLevel: 'loud' }, {}), /log-level must be one of/);
-  assert.throws(() => loadServiceConfig('data', {}, { MEMORIZE_SHUTDOWN_GRACE_MS: '-1' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_SHUTDOWN_GRACE_MS');
+  assert.throws(
+    () => loadServiceConfig('data', {}, { MEMORIZE_SHUTDOWN_GRACE_MS: '-1' }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_SHUTDOWN_GRACE_MS',
+  );
   assert.throws(() => loadServiceConfig('data', { host: ' ' }, {}), /host/);
 });

@@ -58,11 +58,20 @@ test('unary calls answer, domain errors map to statuses, one log line per RPC', 
   try {
     const ok = await callUnary(client, client.getCorpus, { corpusId: 'abc' }, 5_000);
     assert.equal(ok.corpus?.corpusId, 'abc');
-    await assert.rejects(callUnary(client, client.getCorpus, { corpusId: '' }, 5_000), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /corpus_id is required/.test(e.details));
-    await assert.rejects(callUnary(client, client.listCorpora, {}, 5_000), (e: ServiceError) => e.code === status.UNIMPLEMENTED && /ListCorpora is not implemented yet/.test(e.details));
+    await assert.rejects(
+      callUnary(client, client.getCorpus, { corpusId: '' }, 5_000),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /corpus_id is required/.test(e.details),
+    );
+    await assert.rejects(
+      callUnary(client, client.listCorpora, {}, 5_000),
+      (e: ServiceError) => e.code === status.UNIMPLEMENTED && /ListCorpora is not implemented yet/.test(e.details),
+    );
     const rpcLines = logs.filter((l) => l.msg === 'rpc');
     assert.equal(rpcLines.length, 3);
-    assert.deepEqual(rpcLines.map((l) => l.code), ['OK', 'INVALID_ARGUMENT', 'UNIMPLEMENTED']);
+    assert.deepEqual(
+      rpcLines.map((l) => l.code),
+      ['OK', 'INVALID_ARGUMENT', 'UNIMPLEMENTED'],
+    );
     for (const line of rpcLines) {
       assert.match(String(line.method), /^\/memorize\.v1\.DataService\//);
       assert.equal(typeof line.durationMs, 'number');
@@ -79,7 +88,12 @@ test('server streaming delivers every message; a client deadline aborts the hand
   const { running, client } = await start({
     async streamClaims(request, send, ctx) {
       if (request.corpusId === 'slow') {
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => { aborted = true; resolve(); }));
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          }),
+        );
         return;
       }
       for (let i = 0; i < 50; i++) await send({ claim: { id: i, text: `claim ${i}`, label: 1, documentIndex: 0, split: 0 } });
@@ -88,7 +102,10 @@ test('server streaming delivers every message; a client deadline aborts the hand
   try {
     const ids: number[] = [];
     for await (const message of callStream(client, client.streamClaims, { corpusId: 'c', split: 0 }, 5_000)) ids.push(message.claim!.id);
-    assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     await assert.rejects(
       (async () => {
         for await (const _ of callStream(client, client.streamClaims, { corpusId: 'slow', split: 0 }, 300)) void _;
@@ -133,7 +150,12 @@ test('shutdown cancels calls still running when the grace period ends', async ()
   const { running, client } = await start(
     {
       async getCorpus(_request, ctx) {
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => { sawAbort = true; resolve(); }));
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            resolve();
+          }),
+        );
         throw ctx.signal.reason;
       },
     },
@@ -160,7 +182,16 @@ test('health: SERVING once bound, NOT_SERVING when set, Watch sees the transitio
     await assert.rejects(checkHealth(running.address, 'memorize.v1.Nope'), (e: ServiceError) => e.code === status.NOT_FOUND);
 
     const pkg = loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String })) as unknown as {
-      grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => { watch(req: object, md: Metadata, opts: object): AsyncIterable<{ status: string }> & { cancel(): void }; close(): void } } } };
+      grpc: {
+        health: {
+          v1: {
+            Health: new (
+              a: string,
+              c: ReturnType<typeof credentials.createInsecure>,
+            ) => { watch(req: object, md: Metadata, opts: object): AsyncIterable<{ status: string }> & { cancel(): void }; close(): void };
+          };
+        };
+      };
     };
     const health = new pkg.grpc.health.v1.Health(running.address, credentials.createInsecure());
     const watch = health.watch({ service: serviceNames.data }, new Metadata(), { deadline: Date.now() + 5_000 });

@@ -54,10 +54,7 @@ export function parseBackendName(value: string | undefined): BackendName | undef
   if (value === undefined || value === '') return undefined;
   const v = value.trim().toLowerCase();
   if ((BACKEND_ORDER as readonly string[]).includes(v)) return v as BackendName;
-  throw new InvalidArgumentError(
-    `MEMORIZE_BACKEND must be one of ${BACKEND_ORDER.join('|')}, got "${value}"`,
-    'MEMORIZE_BACKEND',
-  );
+  throw new InvalidArgumentError(`MEMORIZE_BACKEND must be one of ${BACKEND_ORDER.join('|')}, got "${value}"`, 'MEMORIZE_BACKEND');
 }
 
 /** The folder holding tfjs-backend-wasm's .wasm binaries (Node does not find them by itself). */

@@ -1,4 +1,3 @@
-
 export * from './backend.js';
 export * from './safetensors.js';
 export { registerMissingWasmKernels, ROPE_KERNEL, type RopeKernelAttrs } from './wasm-kernels.js';

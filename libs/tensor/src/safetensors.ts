@@ -15,7 +15,16 @@ import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export interface TensorEntry {
@@ -70,10 +79,7 @@ export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHea
   const lenBuf = readExactly(fd, 8, 0, 'header length', path);
   const headerLen = Number(lenBuf.readBigUInt64LE(0));
   if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
-    throw new InvalidArgumentError(
-      `${path}: header length ${headerLen} at offset 0 exceeds the file (${fileSize} bytes)`,
-      'header',
-    );
+    throw new InvalidArgumentError(`${path}: header length ${headerLen} at offset 0 exceeds the file (${fileSize} bytes)`, 'header');
   }
   let json: unknown;
   try {
@@ -255,7 +261,7 @@ export interface TensorToWrite {
 
 /** writeSync may write less than asked (large buffers): loop until every byte is on disk. */
 function writeFully(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /**

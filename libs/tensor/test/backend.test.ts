@@ -44,7 +44,10 @@ test('MEMORIZE_BACKEND forces a backend', () => {
 });
 
 test('an unknown MEMORIZE_BACKEND is an InvalidArgumentError naming the variable', () => {
-  assert.throws(() => parseBackendName('tpu'), (e: Error) => e instanceof InvalidArgumentError && (e as InvalidArgumentError).field === 'MEMORIZE_BACKEND');
+  assert.throws(
+    () => parseBackendName('tpu'),
+    (e: Error) => e instanceof InvalidArgumentError && (e as InvalidArgumentError).field === 'MEMORIZE_BACKEND',
+  );
   assert.equal(parseBackendName('WASM'), 'wasm');
   assert.equal(parseBackendName(undefined), undefined);
 });

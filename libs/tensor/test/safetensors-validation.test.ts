@@ -18,11 +18,25 @@ function rawFile(dir: string, header: object, dataBytes: number): string {
 test('overlapping tensors and non-string metadata are refused, naming the tensor or field', () => {
   const dir = mkdtempSync(join(tmpdir(), 'st-'));
   try {
-    const overlap = rawFile(dir, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12);
-    assert.throws(() => new SafetensorsReader(overlap), (e: unknown) => e instanceof InvalidArgumentError && /"a" and "b" overlap/.test(e.message));
+    const overlap = rawFile(
+      dir,
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+      12,
+    );
+    assert.throws(
+      () => new SafetensorsReader(overlap),
+      (e: unknown) => e instanceof InvalidArgumentError && /"a" and "b" overlap/.test(e.message),
+    );
     const meta = rawFile(dir, { __metadata__: { layer: 3 }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 4);
-    assert.throws(() => new SafetensorsReader(meta), (e: unknown) => e instanceof InvalidArgumentError && e.field === '__metadata__');
-    const ok = rawFile(dir, { __metadata__: { layer: '3' }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8);
+    assert.throws(
+      () => new SafetensorsReader(meta),
+      (e: unknown) => e instanceof InvalidArgumentError && e.field === '__metadata__',
+    );
+    const ok = rawFile(
+      dir,
+      { __metadata__: { layer: '3' }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } },
+      8,
+    );
     const reader = new SafetensorsReader(ok);
     assert.deepEqual(reader.header.metadata, { layer: '3' });
     reader.close();

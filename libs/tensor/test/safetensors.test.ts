@@ -63,7 +63,11 @@ test('truncated and malformed files are InvalidArgumentErrors naming the tensor 
   writeFileSync(cut, bytes.subarray(0, bytes.length - 4));
   assert.throws(
     () => new SafetensorsReader(cut),
-    (e: Error) => e instanceof InvalidArgumentError && e.message.includes('"second"') && /ends at offset \d+/.test(e.message) && (e as InvalidArgumentError).field === 'second',
+    (e: Error) =>
+      e instanceof InvalidArgumentError &&
+      e.message.includes('"second"') &&
+      /ends at offset \d+/.test(e.message) &&
+      (e as InvalidArgumentError).field === 'second',
   );
   writeFileSync(cut, bytes.subarray(0, 20));
   assert.throws(() => new SafetensorsReader(cut), /header length \d+ at offset 0 exceeds/);

@@ -61,7 +61,14 @@ async function inRequestTerms<T>(work: () => Promise<T> | T): Promise<T> {
   }
 }
 
-function evaluationItem(held: HeldCorpus, page: CorpusPage, claim: CorpusClaim, split: data.ClaimSplit, shots: number, tokenize: boolean): data.EvaluationItem {
+function evaluationItem(
+  held: HeldCorpus,
+  page: CorpusPage,
+  claim: CorpusClaim,
+  split: data.ClaimSplit,
+  shots: number,
+  tokenize: boolean,
+): data.EvaluationItem {
   const examples = selectExamples(page, shots, { seed: held.corpus.options.seed, claimId: claim.id });
   const prompt = buildPrompt(examples, claim.claim);
   return {
@@ -74,8 +81,10 @@ function evaluationItem(held: HeldCorpus, page: CorpusPage, claim: CorpusClaim, 
 
 function* claimsOf(held: HeldCorpus, split: data.ClaimSplit): Generator<[CorpusPage, CorpusClaim, data.ClaimSplit]> {
   for (const page of held.corpus.pages) {
-    if (split === data.ClaimSplit.CLAIM_SPLIT_POOL || split === data.ClaimSplit.CLAIM_SPLIT_ALL) for (const c of page.pool) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_POOL];
-    if (split === data.ClaimSplit.CLAIM_SPLIT_EVAL || split === data.ClaimSplit.CLAIM_SPLIT_ALL) for (const c of page.eval) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_EVAL];
+    if (split === data.ClaimSplit.CLAIM_SPLIT_POOL || split === data.ClaimSplit.CLAIM_SPLIT_ALL)
+      for (const c of page.pool) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_POOL];
+    if (split === data.ClaimSplit.CLAIM_SPLIT_EVAL || split === data.ClaimSplit.CLAIM_SPLIT_ALL)
+      for (const c of page.eval) yield [page, c, data.ClaimSplit.CLAIM_SPLIT_EVAL];
   }
 }
 
@@ -115,7 +124,11 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
     async getDocument(request) {
       const held = store.get(request.corpusId);
       const page = request.pageId ? held.corpus.pages.find((p) => p.id === request.pageId) : held.corpus.pages[request.index];
-      if (!page) throw new NotFoundError(request.pageId ? `no page "${request.pageId}" in the corpus` : `no document ${request.index}`, request.pageId ? 'page_id' : 'index');
+      if (!page)
+        throw new NotFoundError(
+          request.pageId ? `no page "${request.pageId}" in the corpus` : `no document ${request.index}`,
+          request.pageId ? 'page_id' : 'index',
+        );
       return {
         document: {
           index: page.rank,
@@ -138,10 +151,15 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       const shots = shotsOf(request.shots);
       const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_EVAL : request.split;
       if (request.limit < 0) throw new InvalidArgumentError('limit must be >= 0', 'limit');
-      if (request.tokenize && !held.tokenizer) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so prompts cannot be tokenized', 'tokenize');
+      if (request.tokenize && !held.tokenizer)
+        throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so prompts cannot be tokenized', 'tokenize');
       // Validate shots against every page before streaming, so a bad request fails before its first item.
       const tooFew = held.corpus.pages.find((p) => p.pool.length + p.fill.length - (split === data.ClaimSplit.CLAIM_SPLIT_EVAL ? 0 : 1) < shots);
-      if (tooFew) throw new InvalidArgumentError(`shots = ${shots} but page "${tooFew.id}" offers only ${tooFew.pool.length + tooFew.fill.length} pool claims`, 'shots');
+      if (tooFew)
+        throw new InvalidArgumentError(
+          `shots = ${shots} but page "${tooFew.id}" offers only ${tooFew.pool.length + tooFew.fill.length} pool claims`,
+          'shots',
+        );
       let sent = 0;
       for (const [page, claim, claimSplit] of claimsOf(held, split)) {
         if (request.limit && sent >= request.limit) break;
@@ -153,7 +171,8 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
     async getPrompt(request) {
       const held = store.get(request.corpusId);
       for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_ALL)) {
-        if (claim.id === request.claimId) return { item: await inRequestTerms(() => evaluationItem(held, page, claim, split, shotsOf(request.shots), false)) };
+        if (claim.id === request.claimId)
+          return { item: await inRequestTerms(() => evaluationItem(held, page, claim, split, shotsOf(request.shots), false)) };
       }
       throw new NotFoundError(`claim ${request.claimId} is not in corpus ${held.id}`, 'claim_id');
     },
@@ -167,7 +186,8 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       if (epochs < 1 || epochs > 100_000) throw new InvalidArgumentError('epochs must be in 1..100000', 'epochs');
       const perEpoch = Math.ceil(chunks.length / batchSize);
       const totalSteps = perEpoch * epochs;
-      if (request.startStep < 0 || request.startStep > totalSteps) throw new InvalidArgumentError(`start_step must be in 0..${totalSteps}`, 'start_step');
+      if (request.startStep < 0 || request.startStep > totalSteps)
+        throw new InvalidArgumentError(`start_step must be in 0..${totalSteps}`, 'start_step');
       for (let epoch = Math.floor(request.startStep / perEpoch); epoch < epochs; epoch++) {
         const order = shuffled(chunks, derivedRandom(request.seed, 'batches', epoch));
         for (let b = 0; b < perEpoch; b++) {

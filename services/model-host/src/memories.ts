@@ -76,8 +76,20 @@ export function memoryConfigFromProto(c: common.MemoryConfig | undefined): Memor
   if (c.gelu) config.gelu = pick(c.gelu, { 1: 'erf', 2: 'tanh' } as Record<number, 'erf' | 'tanh'>, 'erf', 'config.gelu');
   if (c.setProbability) config.setProbability = c.setProbability;
   if (c.keyDim) config.keyDim = c.keyDim;
-  if (c.keyGenerator) config.keyGenerator = pick(c.keyGenerator, { 1: 'linear', 2: 'nonlinear' } as Record<number, 'linear' | 'nonlinear'>, 'linear', 'config.key_generator');
-  if (c.keyActivation) config.keyActivation = pick(c.keyActivation, { 1: 'tanh', 2: 'relu', 3: 'sigmoid' } as Record<number, 'tanh' | 'relu' | 'sigmoid'>, 'sigmoid', 'config.key_activation');
+  if (c.keyGenerator)
+    config.keyGenerator = pick(
+      c.keyGenerator,
+      { 1: 'linear', 2: 'nonlinear' } as Record<number, 'linear' | 'nonlinear'>,
+      'linear',
+      'config.key_generator',
+    );
+  if (c.keyActivation)
+    config.keyActivation = pick(
+      c.keyActivation,
+      { 1: 'tanh', 2: 'relu', 3: 'sigmoid' } as Record<number, 'tanh' | 'relu' | 'sigmoid'>,
+      'sigmoid',
+      'config.key_activation',
+    );
   if (c.guidanceWeight !== undefined) config.guidanceWeight = c.guidanceWeight;
   if (c.guidanceMargin !== undefined) config.guidanceMargin = c.guidanceMargin;
   if (c.gateInit !== undefined) config.gateInit = c.gateInit;
@@ -103,7 +115,11 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
     setProbability: c.setProbability,
     keyDim: c.keyDim,
     keyGenerator: c.keyGenerator === 'nonlinear' ? common.KeyGenerator.KEY_GENERATOR_NONLINEAR : common.KeyGenerator.KEY_GENERATOR_LINEAR,
-    keyActivation: { tanh: common.KeyActivation.KEY_ACTIVATION_TANH, relu: common.KeyActivation.KEY_ACTIVATION_RELU, sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID }[c.keyActivation],
+    keyActivation: {
+      tanh: common.KeyActivation.KEY_ACTIVATION_TANH,
+      relu: common.KeyActivation.KEY_ACTIVATION_RELU,
+      sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID,
+    }[c.keyActivation],
     guidanceWeight: c.guidanceWeight,
     guidanceMargin: c.guidanceMargin,
     gateInit: c.gateInit,
@@ -150,10 +166,18 @@ export class MemoryStore {
     // Documents are addressed by their corpus index: they must be exactly 0..n-1.
     const documents = [...request.documents].sort((a, b) => a.documentIndex - b.documentIndex);
     documents.forEach((d, i) => {
-      if (d.documentIndex !== i) throw new InvalidArgumentError(`documents must carry the indices 0..${documents.length - 1} once each (missing or repeated ${i})`, 'documents');
+      if (d.documentIndex !== i)
+        throw new InvalidArgumentError(
+          `documents must carry the indices 0..${documents.length - 1} once each (missing or repeated ${i})`,
+          'documents',
+        );
       checkIds(d.ids, model.model.config.vocabSize, `documents[${i}].ids`);
     });
-    const memory = createMemoryFor(model.model, config, documents.map((d) => ({ id: String(d.documentIndex), tokens: d.ids })));
+    const memory = createMemoryFor(
+      model.model,
+      config,
+      documents.map((d) => ({ id: String(d.documentIndex), tokens: d.ids })),
+    );
     return this.add(request.memoryId, model.id, memory);
   }
 
@@ -218,7 +242,8 @@ export class MemoryStore {
       }
       return { ids: row.ids, documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined };
     });
-    if (request.anchorKlWeight < 0 || !Number.isFinite(request.anchorKlWeight)) throw new InvalidArgumentError('anchor_kl_weight must be >= 0', 'anchor_kl_weight');
+    if (request.anchorKlWeight < 0 || !Number.isFinite(request.anchorKlWeight))
+      throw new InvalidArgumentError('anchor_kl_weight must be >= 0', 'anchor_kl_weight');
     if (request.anchorKlWeight > 0 && !held.anchors) {
       const count = request.anchorSamples || TRAINING_DEFAULTS.anchorSamples;
       const tokens = request.anchorSampleTokens || TRAINING_DEFAULTS.anchorTokens;

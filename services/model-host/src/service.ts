@@ -67,7 +67,11 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       const results = await scoreContinuations(
         held.model,
         request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
-        { batchSize: positive(request.batchSize, 8, 'batch_size', 256), hooks: binding.hooks, docIds: request.items.map((i) => docId(i.documentIndex)) },
+        {
+          batchSize: positive(request.batchSize, 8, 'batch_size', 256),
+          hooks: binding.hooks,
+          docIds: request.items.map((i) => docId(i.documentIndex)),
+        },
       );
       return { scores: results.map((r, i) => ({ logprob: r.logprob, tokens: request.items[i].continuation.length, greedy: r.greedy })) };
     },

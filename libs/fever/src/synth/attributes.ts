@@ -23,9 +23,7 @@ function spec(name: string, before: string, after = ''): AttributeSpec {
     name,
     phrase: (subject, value) => `${subject} ${before} ${value}${after}`,
     parse: (subject, sentence) => {
-      const m = new RegExp(`^${escapeRegExp(subject)} ${escapeRegExp(before)} (.+?)${escapeRegExp(after)}\\s*\\.?$`).exec(
-        sentence.trim(),
-      );
+      const m = new RegExp(`^${escapeRegExp(subject)} ${escapeRegExp(before)} (.+?)${escapeRegExp(after)}\\s*\\.?$`).exec(sentence.trim());
       return m ? m[1] : undefined;
     },
   };
@@ -58,5 +56,29 @@ export const KIND_NOUN: Readonly<Record<EntityKind, string>> = {
   organisation: 'an organisation',
 };
 
-export const OCCUPATIONS = ['painter', 'chemist', 'sailor', 'poet', 'architect', 'astronomer', 'merchant', 'composer', 'surgeon', 'weaver', 'cartographer', 'judge'];
-export const INDUSTRIES = ['shipbuilding', 'textiles', 'mining', 'printing', 'brewing', 'glassmaking', 'banking', 'pottery', 'clockmaking', 'farming'];
+export const OCCUPATIONS = [
+  'painter',
+  'chemist',
+  'sailor',
+  'poet',
+  'architect',
+  'astronomer',
+  'merchant',
+  'composer',
+  'surgeon',
+  'weaver',
+  'cartographer',
+  'judge',
+];
+export const INDUSTRIES = [
+  'shipbuilding',
+  'textiles',
+  'mining',
+  'printing',
+  'brewing',
+  'glassmaking',
+  'banking',
+  'pottery',
+  'clockmaking',
+  'farming',
+];

@@ -36,8 +36,7 @@ export function uniqueName(random: () => number, taken: Set<string>, make: (rand
   throw new Error('name space exhausted');
 }
 
-export const personName = (random: () => number): string =>
-  `${fictionalWord(random, 2)} ${fictionalWord(random, 1 + randomIndex(random, 2) + 1)}`;
+export const personName = (random: () => number): string => `${fictionalWord(random, 2)} ${fictionalWord(random, 1 + randomIndex(random, 2) + 1)}`;
 export const placeName = (random: () => number): string => fictionalWord(random, 2 + randomIndex(random, 2));
 export const organisationName = (random: () => number): string =>
   `${fictionalWord(random, 2)} ${pick(random, ['Guild', 'Company', 'Institute', 'Society', 'Works', 'Foundation'])}`;

@@ -45,9 +45,24 @@ export function llama2cLayout(header: Int32Array, path: string): Llama2cLayout {
   const headDim = dim / nHeads;
   const config = validateConfig(
     {
-      arch: 'llama', dim, nLayers, nHeads, nKvHeads, headDim, hiddenDim, vocabSize, maxSeqLen: seqLen,
-      normEps: 1e-5, ropeTheta: 10000, ropeStyle: 'interleaved', rotaryDim: headDim,
-      tieEmbeddings: sharedClassifier, parallelResidual: false, hiddenAct: 'silu', bosId: 1, eosId: 2,
+      arch: 'llama',
+      dim,
+      nLayers,
+      nHeads,
+      nKvHeads,
+      headDim,
+      hiddenDim,
+      vocabSize,
+      maxSeqLen: seqLen,
+      normEps: 1e-5,
+      ropeTheta: 10000,
+      ropeStyle: 'interleaved',
+      rotaryDim: headDim,
+      tieEmbeddings: sharedClassifier,
+      parallelResidual: false,
+      hiddenAct: 'silu',
+      bosId: 1,
+      eosId: 2,
     },
     path,
   );

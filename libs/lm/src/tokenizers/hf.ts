@@ -40,9 +40,7 @@ export interface HfTokenizerConfig {
 
 /** How a single token turns into bytes, derived from the tokenizer.json decoder. */
 type PieceDecoding =
-  | { kind: 'byte-level' }
-  | { kind: 'sentencepiece'; spaceMarker: string; byteFallback: boolean; stripLeadingSpace: boolean }
-  | { kind: 'library' };
+  { kind: 'byte-level' } | { kind: 'sentencepiece'; spaceMarker: string; byteFallback: boolean; stripLeadingSpace: boolean } | { kind: 'library' };
 
 /**
  * A Hugging Face tokenizer.json through @huggingface/tokenizers (normalizer, pre-tokenizer and model), with
@@ -187,7 +185,11 @@ function validateTokenizerJson(json: unknown, file: string): TokenizerJson {
     });
   }
   return {
-    normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: null,
+    added_tokens: [],
     ...tj,
   } as unknown as TokenizerJson;
 }
@@ -210,8 +212,7 @@ function pieceDecodingOf(decoder: DecoderConfig | null): PieceDecoding {
   const spaceMarker = replace?.pattern?.String ?? (metaspace ? (metaspace.replacement ?? '▁') : undefined);
   if (spaceMarker === undefined) return { kind: 'library' };
   const stripByStrip = steps.some((s) => s.type === 'Strip' && s.content === ' ' && (s.start ?? 0) > 0);
-  const stripByMetaspace =
-    metaspace !== undefined && metaspace.prepend_scheme !== 'never' && metaspace.add_prefix_space !== false;
+  const stripByMetaspace = metaspace !== undefined && metaspace.prepend_scheme !== 'never' && metaspace.add_prefix_space !== false;
   return {
     kind: 'sentencepiece',
     spaceMarker,

@@ -166,8 +166,7 @@ export class Llama2cTokenizer implements Tokenizer {
     while (heap.size > 0) {
       const c = heap.pop();
       const stale =
-        !alive[c.left] || !alive[c.right] || next[c.left] !== c.right ||
-        version[c.left] !== c.leftVersion || version[c.right] !== c.rightVersion;
+        !alive[c.left] || !alive[c.right] || next[c.left] !== c.right || version[c.left] !== c.leftVersion || version[c.right] !== c.rightVersion;
       if (stale) continue;
       tok[c.left] = c.merged;
       version[c.left]++;

@@ -24,7 +24,10 @@ export class StreamDecoder {
   private readonly printableOnly: boolean;
   private readonly utf8 = new TextDecoder('utf-8');
 
-  constructor(private readonly tokenizer: Tokenizer, opts: StreamDecoderOptions = {}) {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    opts: StreamDecoderOptions = {},
+  ) {
     this.prev = opts.prev ?? SEQUENCE_START;
     this.skipBosEos = opts.skipBosEos ?? true;
     this.printableOnly = opts.printableOnly ?? false;

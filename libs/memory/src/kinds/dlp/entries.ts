@@ -21,7 +21,8 @@ function contiguous(sizes: readonly number[]): Uint32Array[] {
 
 export function dlpEntrySets(lengths: readonly number[], m: number): Uint32Array[] {
   if (lengths.length === 0) return [];
-  if (lengths.some((n) => !Number.isInteger(n) || n < 0)) throw new InvalidArgumentError('document lengths must be non-negative integers', 'documents');
+  if (lengths.some((n) => !Number.isInteger(n) || n < 0))
+    throw new InvalidArgumentError('document lengths must be non-negative integers', 'documents');
   // Every document weighs at least one token so that empty documents still get an entry.
   const weights = lengths.map((n) => Math.max(n, 1));
   const total = weights.reduce((a, b) => a + b, 0);

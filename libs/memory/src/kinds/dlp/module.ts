@@ -12,7 +12,22 @@ export const dlpKind: KindDefinition = {
   validate: validateDlpConfig,
   defaultMaskSource: documentOrNone,
   createMasker: (c, docs) =>
-    new SetMasker({ kind: 'dlp', m: c.entries, mode: c.mode, sets: dlpEntrySets(docs.map((d) => d.tokens.length), c.entries), metadata: {} }),
+    new SetMasker({
+      kind: 'dlp',
+      m: c.entries,
+      mode: c.mode,
+      sets: dlpEntrySets(
+        docs.map((d) => d.tokens.length),
+        c.entries,
+      ),
+      metadata: {},
+    }),
   restoreMasker: (c, stored) =>
-    new SetMasker({ kind: 'dlp', m: c.entries, mode: c.mode, sets: parseEntrySets(stored.metadata.entry_sets, c.entries, stored.path), metadata: {} }),
+    new SetMasker({
+      kind: 'dlp',
+      m: c.entries,
+      mode: c.mode,
+      sets: parseEntrySets(stored.metadata.entry_sets, c.entries, stored.path),
+      metadata: {},
+    }),
 };

@@ -23,8 +23,16 @@ function act(x: tf.Tensor, a: KeyActivation): tf.Tensor {
 export function keyGeneratorLayout(c: ResolvedMemoryConfig): [string, number[]][] {
   const { entries: m, keyDim: k } = c;
   return c.keyGenerator === 'linear'
-    ? [['key.weight', [m, k]], ['key.bias', [m]]]
-    : [['key.0.weight', [k, k]], ['key.0.bias', [k]], ['key.2.weight', [m, k]], ['key.2.bias', [m]]];
+    ? [
+        ['key.weight', [m, k]],
+        ['key.bias', [m]],
+      ]
+    : [
+        ['key.0.weight', [k, k]],
+        ['key.0.bias', [k]],
+        ['key.2.weight', [m, k]],
+        ['key.2.bias', [m]],
+      ];
 }
 
 export class DocKeyMasker implements Masker {

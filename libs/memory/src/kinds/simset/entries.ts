@@ -42,7 +42,13 @@ export function resolveSetProbability(c: ResolvedMemoryConfig, documents: readon
   if (documents.length === 0) {
     throw new InvalidArgumentError('simset needs documents (or an explicit setProbability) to choose p', 'setProbability');
   }
-  return Math.min(1, dlpMeanSetSize(documents.map((d) => d.tokens.length), c.entries) / c.entries);
+  return Math.min(
+    1,
+    dlpMeanSetSize(
+      documents.map((d) => d.tokens.length),
+      c.entries,
+    ) / c.entries,
+  );
 }
 
 /** The entry set of a shingle set (sorted unique 32-bit shingle hashes). Empty S gives an empty set. */

@@ -34,7 +34,11 @@ export const simsetKind: KindDefinition = {
   defaultMaskSource: (c, hasDocument) => (c.mode === 'dim' && hasDocument ? 'oracle' : 'context'),
   createMasker: (c, docs: readonly DocumentTokens[]) => {
     const h = minHashParams(c.seed, c.entries, c.shingleK, resolveSetProbability(c, docs));
-    return masker(c, h, docs.map((d) => simsetEntrySet(d.tokens, h)));
+    return masker(
+      c,
+      h,
+      docs.map((d) => simsetEntrySet(d.tokens, h)),
+    );
   },
   restoreMasker: (c, stored) => {
     const h = minHashParams(c.seed, c.entries, c.shingleK, storedSetProbability(stored));
