@@ -22,3 +22,5 @@ export class FailedPreconditionError extends MemorizeError {}
 export class ResourceExhaustedError extends MemorizeError {}
 /** The name already exists: ALREADY_EXISTS. */
 export class AlreadyExistsError extends MemorizeError {}
+/** The caller may not touch this (a path outside its configured root, a file the service cannot read): PERMISSION_DENIED. */
+export class PermissionDeniedError extends MemorizeError {}

@@ -6,11 +6,19 @@ import {
   InvalidArgumentError,
   MemorizeError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
 } from '@memorize/errors';
 
 test('each domain error is a MemorizeError named after its class, carrying the field it is about', () => {
-  for (const Kind of [InvalidArgumentError, NotFoundError, FailedPreconditionError, ResourceExhaustedError, AlreadyExistsError]) {
+  for (const Kind of [
+    InvalidArgumentError,
+    NotFoundError,
+    FailedPreconditionError,
+    ResourceExhaustedError,
+    AlreadyExistsError,
+    PermissionDeniedError,
+  ]) {
     const error = new Kind('bad value', 'learning_rate');
     assert.ok(error instanceof MemorizeError && error instanceof Error);
     assert.equal(error.name, Kind.name);

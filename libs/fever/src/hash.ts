@@ -1,8 +1,7 @@
 /** Content hash of a corpus: sha256 over the input files' bytes and the canonical options. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { assertReadableFile } from './jsonl.js';
+import { fstatSync } from 'node:fs';
+import { openStream } from './jsonl.js';
 
 /** JSON with sorted keys, so equal options always hash equally. */
 export function canonicalJson(value: unknown): string {
@@ -21,13 +20,16 @@ const digests = new Map<string, { identity: string; digest: string }>();
 
 /** sha256 (hex) of a file's bytes, memoized on (device, inode, size, mtime): a changed file is re-read. */
 export async function fileDigest(path: string): Promise<string> {
-  await assertReadableFile(path);
-  const st = await stat(path);
+  const stream = await openStream(path);
+  const st = fstatSync(stream.fd);
   const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
   const known = digests.get(path);
-  if (known?.identity === identity) return known.digest;
+  if (known?.identity === identity) {
+    stream.destroy();
+    return known.digest;
+  }
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of stream) hash.update(chunk as Buffer);
   const digest = hash.digest('hex');
   digests.set(path, { identity, digest });
   return digest;

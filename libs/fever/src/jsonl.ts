@@ -2,10 +2,10 @@
  * Streaming JSONL reading with file:line error reporting. Files are read line by line (readline over a
  * file stream), so a multi-gigabyte wiki dump is processed in bounded memory.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { InvalidArgumentError } from '@memorize/errors';
+import { jsonSyntaxError, openRegularFile } from '@memorize/files';
 
 /** strict: the first malformed line throws; lenient: malformed lines are skipped and counted. */
 export type ParseMode = 'strict' | 'lenient';
@@ -43,21 +43,29 @@ export interface ReadOptions {
   issues?: IssueLog;
 }
 
-/** Throws NotFoundError (field = path) when the file is missing, InvalidArgumentError when it is not a file. */
+/** Throws NotFoundError (field = path) when the file is missing, InvalidArgumentError when it is not a regular file. */
 export async function assertReadableFile(path: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new NotFoundError(`file not found: ${path}`, path);
-  }
-  if (!info.isFile()) throw new InvalidArgumentError(`not a regular file: ${path}`, path);
+  (await openStream(path)).destroy();
+}
+
+/**
+ * A read stream over a regular file, opened with openRegularFile (O_NONBLOCK, fstat-checked): a FIFO or a
+ * device is refused at once instead of blocking. Errors name the path as their field.
+ */
+export async function openStream(path: string, options: { encoding?: BufferEncoding } = {}): Promise<ReadStream & { fd: number }> {
+  const fd = openRegularFile(path, path);
+  return Object.assign(createReadStream('', { fd, encoding: options.encoding, autoClose: true }), { fd });
+}
+
+/** Why a line is not JSON: the byte offset in the line and what was expected, never the text found. */
+export function jsonLineError(text: string): string {
+  const syntax = jsonSyntaxError(Buffer.from(text, 'utf8'));
+  return syntax ? `invalid JSON at byte ${syntax.offset} of the line: expected ${syntax.expected}` : 'invalid JSON';
 }
 
 /** Reads non-empty lines with their 1-based line numbers. */
 export async function* readLines(path: string): AsyncGenerator<{ line: number; text: string }> {
-  await assertReadableFile(path);
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const rl = createInterface({ input: await openStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   try {
     for await (const text of rl) {
@@ -90,13 +98,14 @@ export async function* readJsonl<T>(
   for await (const { line, text } of readLines(path)) {
     if (prefilter && !prefilter(text)) continue;
     let value: unknown;
-    let result: ParseResult<T>;
+    let result: ParseResult<T> | undefined;
     try {
       value = JSON.parse(text);
-      result = convert(value);
-    } catch (err) {
-      result = { ok: false, error: `invalid JSON (${(err as Error).message})` };
+    } catch {
+      value = undefined;
+      result = { ok: false, error: jsonLineError(text) };
     }
+    result ??= convert(value);
     if (result.ok) {
       yield result.value;
       continue;

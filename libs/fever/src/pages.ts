@@ -1,6 +1,6 @@
 /** FEVER wiki-pages JSONL: {"id", "text", "lines"} with lines = "0\tsentence\tlink1\tlink2\n1\t...". */
 import { InvalidArgumentError } from '@memorize/errors';
-import { isRecord, readJsonl, readLines, type ParseResult, type ReadOptions } from './jsonl.js';
+import { isRecord, jsonLineError, readJsonl, readLines, type ParseResult, type ReadOptions } from './jsonl.js';
 
 export interface Sentence {
   /** FEVER sentence id (ids need not be contiguous). */
@@ -102,8 +102,8 @@ export async function* readPageIds(path: string, options: ReadOptions = {}): Asy
     const parsed = (() => {
       try {
         return parsePage(JSON.parse(text));
-      } catch (err) {
-        return { ok: false as const, error: `invalid JSON (${(err as Error).message})` };
+      } catch {
+        return { ok: false as const, error: jsonLineError(text) };
       }
     })();
     if (parsed.ok) {

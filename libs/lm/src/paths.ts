@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { fsError } from '@memorize/files';
 
 /**
  * Where a model's tokenizer is when the caller does not say: an HF folder holds its tokenizer.json; a
@@ -11,8 +12,9 @@ export function resolveTokenizerPath(modelPath: string, explicit?: string): stri
   let isDir: boolean;
   try {
     isDir = statSync(modelPath).isDirectory();
-  } catch {
-    throw new NotFoundError(`no such model: ${modelPath}`, 'model');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such model: ${modelPath}`, 'model');
+    throw fsError(error, 'model', modelPath);
   }
   if (isDir) return modelPath;
   const folder = dirname(modelPath);

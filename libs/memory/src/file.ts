@@ -62,6 +62,23 @@ export function saveMemory(path: string, memory: MemoryModule): void {
   writeSafetensors(path, tensors, memoryMetadata(memory));
 }
 
+/**
+ * True when `path` is a safetensors file whose __metadata__.format is `format` (a memory file by default;
+ * 'memorize.adamw/v1' for optimizer state). Only the header is read. Used by the no-overwrite rule.
+ */
+export function isMemorizeFile(path: string, format = MEMORY_FILE_FORMAT): boolean {
+  try {
+    const reader = new SafetensorsReader(path);
+    try {
+      return reader.header.metadata.format === format;
+    } finally {
+      reader.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** What the memory must match: a loaded model (width, depth, fingerprint). */
 export interface BaseModelInfo {
   dim: number;
@@ -122,7 +139,7 @@ export function loadMemory(path: string, base?: BaseModelInfo): MemoryModule {
   const stored = readAll(path);
   const md = stored.metadata;
   if (md.format !== MEMORY_FILE_FORMAT) {
-    throw new InvalidArgumentError(`${path}: not a memory file (metadata format "${md.format ?? ''}", expected ${MEMORY_FILE_FORMAT})`, 'format');
+    throw new InvalidArgumentError(`${path}: not a memory file (expected __metadata__.format ${MEMORY_FILE_FORMAT})`, 'format');
   }
   let raw: MemoryConfig;
   try {
@@ -136,7 +153,14 @@ export function loadMemory(path: string, base?: BaseModelInfo): MemoryModule {
   checkBase(path, md.base_fingerprint ?? '', d, c.layer, base);
   const def = kindDefinition(c.kind);
   let documents: DocumentInfo[] = [];
-  if (md.documents) documents = JSON.parse(md.documents) as DocumentInfo[];
+  if (md.documents) {
+    try {
+      documents = JSON.parse(md.documents) as DocumentInfo[];
+    } catch {
+      throw new InvalidArgumentError(`${path}: metadata documents is not valid JSON`, 'documents');
+    }
+    if (!Array.isArray(documents)) throw new InvalidArgumentError(`${path}: metadata documents must be a JSON list`, 'documents');
+  }
   const mlp = restoreMlp(stored, c, d);
   const masker = def.restoreMasker?.(c, stored);
   return new MemoryModule(c, d, mlp, masker, documents, md.base_fingerprint || undefined);

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   MemorizeError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
 } from '@memorize/errors';
 
@@ -22,6 +23,7 @@ const codeOf: Array<[new (...args: never[]) => MemorizeError, status]> = [
   [FailedPreconditionError, status.FAILED_PRECONDITION],
   [ResourceExhaustedError, status.RESOURCE_EXHAUSTED],
   [AlreadyExistsError, status.ALREADY_EXISTS],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
 ];
 
 /** Error thrown by handlers to answer a specific status (CANCELLED, DEADLINE_EXCEEDED, UNIMPLEMENTED...). */

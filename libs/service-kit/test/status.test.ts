@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@memorize/errors';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+} from '@memorize/errors';
 import { GrpcStatusError, status, toStatusError } from '@memorize/service-kit';
 
 test('domain errors map to their gRPC status codes, naming the field', () => {
@@ -10,6 +17,7 @@ test('domain errors map to their gRPC status codes, naming the field', () => {
     [new FailedPreconditionError('corpus is not tokenized', 'corpus_id'), status.FAILED_PRECONDITION],
     [new ResourceExhaustedError('at most 4096 per request', 'items'), status.RESOURCE_EXHAUSTED],
     [new AlreadyExistsError('memory exists', 'memory_id'), status.ALREADY_EXISTS],
+    [new PermissionDeniedError('outside the memory root', 'path'), status.PERMISSION_DENIED],
   ];
   for (const [error, code] of cases) {
     const mapped = toStatusError(error);

@@ -1,16 +1,17 @@
 /**
  * safetensors reader and writer. The reader parses the header once and then reads each tensor's byte
  * range with a positioned fs read, so a multi-GB checkpoint is never held in memory twice. F16 and BF16
- * are widened to float32 tensor by tensor. The writer is atomic (temp file + fsync + rename): a crash
- * leaves either the old file or the new one, never half of one.
+ * are widened to float32 tensor by tensor. Files are opened with @memorize/files' openRegularFile (a FIFO or a
+ * device is refused, never blocks). The writer is atomic (writeFileAtomic: temp file + fsync + rename): a crash
+ * leaves either the old file or the new one, never half of one. Errors name the file, the offset and what was
+ * expected, never the bytes found.
  *
  * Format: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets:[begin,end]},
  * "__metadata__"?: {string: string}}, then the data block; offsets are relative to the data block.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { InvalidArgumentError } from '@memorize/errors';
+import { openRegularFile, writeFileAtomic } from '@memorize/files';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -63,15 +64,6 @@ function readExactly(fd: number, length: number, position: number, what: string,
   return buf;
 }
 
-function openForRead(path: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${path}`, 'path');
-    throw err;
-  }
-}
-
 /** Parses and validates the header of an open safetensors file. */
 export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHeader {
   const fileSize = fstatSync(fd).size;
@@ -86,10 +78,10 @@ export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHea
     json = JSON.parse(readExactly(fd, headerLen, 8, 'header', path).toString('utf8'));
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw err;
-    throw new InvalidArgumentError(`${path}: header at offset 8 is not valid JSON`, 'header');
+    throw new InvalidArgumentError(`${path}: header at offset 8 is not valid JSON (expected a UTF-8 JSON object of ${headerLen} bytes)`, 'header');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new InvalidArgumentError(`${path}: header is not a JSON object`, 'header');
+    throw new InvalidArgumentError(`${path}: header at offset 8 is not a JSON object`, 'header');
   }
   const dataStart = 8 + headerLen;
   const dataSize = fileSize - dataStart;
@@ -105,7 +97,10 @@ export function parseSafetensorsHeader(fd: number, path: string): SafetensorsHea
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
-      throw new InvalidArgumentError(`${path}: tensor "${name}" has unsupported dtype ${String(e.dtype)}`, name);
+      throw new InvalidArgumentError(
+        `${path}: tensor "${name}" has an unsupported dtype (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`,
+        name,
+      );
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new InvalidArgumentError(`${path}: tensor "${name}" has an invalid shape`, name);
@@ -209,8 +204,12 @@ export class SafetensorsReader {
   readonly header: SafetensorsHeader;
   private fd: number | undefined;
 
-  constructor(readonly path: string) {
-    this.fd = openForRead(path);
+  /** `field` names the request field or option the path came from, for errors about opening it. */
+  constructor(
+    readonly path: string,
+    field = 'path',
+  ) {
+    this.fd = openRegularFile(path, field);
     try {
       this.header = parseSafetensorsHeader(this.fd, path);
     } catch (err) {
@@ -259,11 +258,6 @@ export interface TensorToWrite {
   data: Float32Array | Int32Array | Uint8Array;
 }
 
-/** writeSync may write less than asked (large buffers): loop until every byte is on disk. */
-function writeFully(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
-}
-
 /**
  * Writes tensors (in the order given, with 8-byte aligned header padding as the reference writer does)
  * and optional string metadata to `path` atomically.
@@ -302,22 +296,5 @@ export function writeSafetensors(
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeFully(fd, len);
-    writeFully(fd, headerBytes);
-    for (const [, t] of entries) writeFully(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, [len, headerBytes, ...entries.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
 }

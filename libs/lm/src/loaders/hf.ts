@@ -2,8 +2,9 @@
  * Hugging Face checkpoint folders: config.json plus model.safetensors, or shards listed in
  * model.safetensors.index.json. F32/F16/BF16 tensors are widened to float32 one at a time.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonBytes, readRegularFile } from '@memorize/files';
 import { SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
@@ -45,7 +46,10 @@ function hiddenAct(value: unknown): HiddenAct {
     case 'relu':
       return 'relu';
     default:
-      throw new InvalidArgumentError(`config.json: unsupported hidden_act ${String(value)}`, 'hidden_act');
+      throw new InvalidArgumentError(
+        'config.json: unsupported hidden_act (expected silu, swish, gelu, gelu_new, gelu_fast, gelu_pytorch_tanh or relu)',
+        'hidden_act',
+      );
   }
 }
 
@@ -69,7 +73,7 @@ export function configFromHf(cfg: Json): ModelConfig {
   if (modelType === 'llama' || modelType === 'mistral' || modelType === 'qwen2') {
     const scaling = cfg.rope_scaling;
     if (scaling !== undefined && scaling !== null) {
-      throw new InvalidArgumentError(`config.json: rope_scaling ${JSON.stringify(scaling)} is not supported`, 'rope_scaling');
+      throw new InvalidArgumentError('config.json: rope_scaling is not supported (expected null or absent)', 'rope_scaling');
     }
     return validateConfig(
       {
@@ -106,15 +110,14 @@ export function configFromHf(cfg: Json): ModelConfig {
       'config.json',
     );
   }
-  throw new InvalidArgumentError(`config.json: unsupported model_type ${String(modelType)} (llama, mistral, qwen2, gpt_neox)`, 'model_type');
+  throw new InvalidArgumentError('config.json: unsupported model_type (expected llama, mistral, qwen2 or gpt_neox)', 'model_type');
 }
 
+/** A JSON object file, read as a regular file only; parse errors name the file and the offset, never its bytes. */
 function readJson(path: string): Json {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Json;
-  } catch (err) {
-    throw new InvalidArgumentError(`${path}: not valid JSON (${(err as Error).message})`, path);
-  }
+  const json = parseJsonBytes(readRegularFile(path, 'model'), path, 'model');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidArgumentError(`${path}: expected a JSON object`, 'model');
+  return json as Json;
 }
 
 /** Opens the safetensors file(s) of an HF folder as a weight source. Call close() when done. */
@@ -125,6 +128,10 @@ export function openHfWeights(folder: string): WeightSource & { close(): void } 
   const fileOf = new Map<string, string>();
   const open = (file: string): SafetensorsReader => {
     let r = readers.get(file);
+    // Shards sit beside the index: a name with a folder in it could point anywhere.
+    if (typeof file !== 'string' || !/^[^/\\]+$/.test(file) || file === '..' || file === '.') {
+      throw new InvalidArgumentError(`${index}: weight_map must name shard files in the same folder`, 'model');
+    }
     if (!r) {
       r = new SafetensorsReader(join(folder, file));
       readers.set(file, r);

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { NotFoundError } from '@memorize/errors';
+import { fsError } from '@memorize/files';
 import type { TransformerModel } from '../model.js';
 import { loadHfModel } from './hf.js';
 import { loadLlama2cModel } from './llama2c.js';
@@ -16,8 +17,9 @@ export function loadModel(path: string): TransformerModel {
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
-  } catch {
-    throw new NotFoundError(`no such model: ${path}`, 'model');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such model: ${path}`, 'model');
+    throw fsError(error, 'model', path);
   }
   if (isDir) return loadHfModel(path);
   if (basename(path).endsWith('.safetensors')) return loadHfModel(dirname(path));

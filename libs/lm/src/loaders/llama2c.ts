@@ -6,8 +6,9 @@
  * Matrices are [out, in] like PyTorch's. q/k keep llama2.c's interleaved RoPE pairing (the HF export
  * permutes them for rotate_half instead), so the model runs with ropeStyle 'interleaved'.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { InvalidArgumentError } from '@memorize/errors';
+import { openRegularFile } from '@memorize/files';
 import { validateConfig, type ModelConfig } from '../config.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
@@ -40,7 +41,10 @@ export function llama2cLayout(header: Int32Array, path: string): Llama2cLayout {
   const sharedClassifier = rawVocab > 0;
   const vocabSize = Math.abs(rawVocab);
   if ([dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen].some((v) => !(v > 0)) || dim % nHeads !== 0) {
-    throw new InvalidArgumentError(`${path}: header at offset 0 is not a llama2.c config (${[...header].join(', ')})`, 'header');
+    throw new InvalidArgumentError(
+      `${path}: header at offset 0 is not a llama2.c config (expected 7 int32: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, all non-zero, dim a multiple of n_heads)`,
+      'header',
+    );
   }
   const headDim = dim / nHeads;
   const config = validateConfig(
@@ -105,13 +109,8 @@ function readAt(fd: number, length: number, position: number): Buffer {
 }
 
 export function loadLlama2cModel(path: string): TransformerModel {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${path}`, 'model');
-    throw err;
-  }
+  // A regular file only (a FIFO or device is refused at once, never blocks).
+  const fd = openRegularFile(path, 'model');
   try {
     const size = fstatSync(fd).size;
     const headerBuf = readAt(fd, HEADER_BYTES, 0);

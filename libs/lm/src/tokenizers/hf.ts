@@ -65,8 +65,12 @@ export class HfTokenizer implements Tokenizer {
     this.cleanUpSpaces = config.clean_up_tokenization_spaces ?? false;
     try {
       this.lib = new HfLibTokenizer(tj, { ...config, clean_up_tokenization_spaces: this.cleanUpSpaces });
-    } catch (err) {
-      throw new InvalidArgumentError(`${file}: unsupported or malformed tokenizer (${(err as Error).message})`, file);
+    } catch {
+      // The library's message may quote the file's content: name the file only.
+      throw new InvalidArgumentError(
+        `${file}: unsupported or malformed tokenizer (expected a tokenizer.json the tokenizers library accepts)`,
+        'tokenizer',
+      );
     }
     this.vocab = this.lib.get_vocab(true);
     let maxId = -1;
@@ -168,7 +172,7 @@ export class HfTokenizer implements Tokenizer {
 
 function validateTokenizerJson(json: unknown, file: string): TokenizerJson {
   const bad = (field: string, why: string): never => {
-    throw new InvalidArgumentError(`${file}: ${why} (field ${field})`, file);
+    throw new InvalidArgumentError(`${file}: ${why} (field ${field})`, 'tokenizer');
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('$', 'not a JSON object');
   const tj = json as Record<string, unknown>;

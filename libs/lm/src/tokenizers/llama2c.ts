@@ -24,11 +24,11 @@ export interface Llama2cVocab {
 export function parseLlama2cTokenizer(data: Uint8Array, file: string, expectedVocabSize?: number): Llama2cVocab {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const fail = (offset: number, field: string, why: string): never => {
-    throw new InvalidArgumentError(`${file}: ${why} at byte offset ${offset} (${field})`, file);
+    throw new InvalidArgumentError(`${file}: ${why} at byte offset ${offset} (${field})`, 'tokenizer');
   };
   if (data.byteLength < 4) fail(0, 'max_token_length', `truncated: ${data.byteLength} bytes`);
   const maxTokenLength = view.getInt32(0, true);
-  if (maxTokenLength <= 0) fail(0, 'max_token_length', `invalid value ${maxTokenLength}`);
+  if (maxTokenLength <= 0) fail(0, 'max_token_length', 'expected a positive int32');
   const pieces: Uint8Array[] = [];
   const scores: number[] = [];
   let offset = 4;
@@ -40,7 +40,7 @@ export function parseLlama2cTokenizer(data: Uint8Array, file: string, expectedVo
     if (offset + 4 > data.byteLength) fail(offset, `tokens[${i}].len`, 'truncated int32');
     const len = view.getInt32(offset, true);
     if (len < 0 || len > maxTokenLength) {
-      fail(offset, `tokens[${i}].len`, `length ${len} outside [0, max_token_length=${maxTokenLength}]`);
+      fail(offset, `tokens[${i}].len`, `length outside [0, max_token_length=${maxTokenLength}]`);
     }
     offset += 4;
     if (offset + len > data.byteLength) {
@@ -61,8 +61,7 @@ export function parseLlama2cTokenizer(data: Uint8Array, file: string, expectedVo
   }
   for (let b = 0; b < 256; b++) {
     if (byteFallbackValue(pieces[b + BYTE_OFFSET]) !== b) {
-      const got = JSON.stringify(utf8Decode(pieces[b + BYTE_OFFSET]));
-      fail(4, `tokens[${b + BYTE_OFFSET}]`, `expected byte piece <0x${hex2(b)}>, found ${got}`);
+      fail(4, `tokens[${b + BYTE_OFFSET}]`, `expected byte piece <0x${hex2(b)}>`);
     }
   }
   return { maxTokenLength, pieces, scores: Float32Array.from(scores) };
@@ -105,7 +104,7 @@ export class Llama2cTokenizer implements Tokenizer {
     });
     const space = this.idByKey.get(' ');
     if (space === undefined) {
-      throw new InvalidArgumentError(`${file}: no " " piece, needed as the dummy prefix (pieces)`, file);
+      throw new InvalidArgumentError(`${file}: no " " piece, needed as the dummy prefix (pieces)`, 'tokenizer');
     }
     this.spaceId = space;
   }

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { fsError, parseJsonBytes, readRegularFile } from '@memorize/files';
 import { HfTokenizer, type HfTokenizerConfig } from './hf.js';
 import { Llama2cTokenizer, parseLlama2cTokenizer } from './llama2c.js';
 import type { Tokenizer } from './types.js';
@@ -19,13 +20,14 @@ export interface LoadTokenizerOptions {
  */
 export async function loadTokenizer(path: string, opts: LoadTokenizerOptions = {}): Promise<Tokenizer> {
   const info = await statOrNull(path);
-  if (!info) throw new NotFoundError(`tokenizer not found: ${path}`, path);
+  if (!info) throw new NotFoundError(`tokenizer not found: ${path}`, 'tokenizer');
   let file = path;
   if (info.isDirectory()) {
     file = join(path, 'tokenizer.json');
-    if (!(await statOrNull(file))) throw new NotFoundError(`no tokenizer.json in folder ${path}`, path);
+    if (!(await statOrNull(file))) throw new NotFoundError(`no tokenizer.json in folder ${path}`, 'tokenizer');
   }
-  const data = new Uint8Array(await readFile(file));
+  // A regular file only: a FIFO or a device is refused at once instead of blocking.
+  const data = new Uint8Array(readRegularFile(file, 'tokenizer'));
   if (looksLikeJson(file, data)) return new HfTokenizer(parseJson(data, file), await readSiblingConfig(file), file);
   return new Llama2cTokenizer(parseLlama2cTokenizer(data, file, opts.vocabSize), file);
 }
@@ -39,13 +41,9 @@ function looksLikeJson(file: string, data: Uint8Array): boolean {
   return false;
 }
 
+/** Parse errors name the file, the byte offset and what was expected there, never the bytes found. */
 function parseJson(data: Uint8Array, file: string): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch (err) {
-    // V8's message carries the position ("... in JSON at position 1234").
-    throw new InvalidArgumentError(`${file}: malformed JSON: ${(err as Error).message}`, file);
-  }
+  return parseJsonBytes(data, file, 'tokenizer');
 }
 
 async function readSiblingConfig(file: string): Promise<HfTokenizerConfig> {
@@ -56,9 +54,9 @@ async function readSiblingConfig(file: string): Promise<HfTokenizerConfig> {
     if (basename(file) === name) continue;
     const sibling = join(dir, name);
     if (!(await statOrNull(sibling))) continue;
-    const parsed = parseJson(new Uint8Array(await readFile(sibling)), sibling);
+    const parsed = parseJson(new Uint8Array(readRegularFile(sibling, 'tokenizer')), sibling);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new InvalidArgumentError(`${sibling}: not a JSON object`, sibling);
+      throw new InvalidArgumentError(`${sibling}: not a JSON object`, 'tokenizer');
     }
     Object.assign(config, parsed);
   }
@@ -70,6 +68,6 @@ async function statOrNull(path: string) {
     return await stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw fsError(err, 'tokenizer', path);
   }
 }
