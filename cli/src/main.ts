@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { MemorizeError } from '@memorize/errors';
-import { runServe } from './commands/serve.js';
+import { runServe, type ServeOptions } from './commands/serve.js';
 import { stackDown, stackStatus, stackUp } from './commands/stack.js';
 import { serviceNames, type ServiceName } from './services.js';
 
@@ -32,7 +32,10 @@ program
   .option('--port <n>', 'port (default: the service default; 0 = any free port)')
   .option('--host <h>', 'bind address', undefined)
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
-  .action(async (service: string, options: { port?: string; host?: string; logLevel?: string }) => {
+  .option('--model-root <dir>', 'model-host: client model/tokenizer paths resolve inside it (default $MEMORIZE_HOME/models)')
+  .option('--memory-root <dir>', 'model-host: client memory paths resolve inside it (default $MEMORIZE_HOME/memories)')
+  .option('--data-root <dir>', 'data: client data paths resolve inside it (default $MEMORIZE_HOME/data)')
+  .action(async (service: string, options: ServeOptions) => {
     await runServe(service, options);
   });
 
@@ -47,6 +50,9 @@ portOptions(
     .description('start data, model-host, trainer and evaluator; wait until healthy; print the log folder')
     .option('--dir <path>', 'state and log folder (default $MEMORIZE_HOME or ./.memorize)')
     .option('--host <h>', 'bind address', '127.0.0.1')
+    .option('--model-root <dir>', "model-host's model root (default: the repository's ../shared)")
+    .option('--memory-root <dir>', "model-host's memory root (default: the working directory)")
+    .option('--data-root <dir>', "data's root (default: the repository's ../shared)")
     .option('--json', 'print the stack as JSON'),
 ).action(async (options: Record<string, unknown>) => {
   const ports: Partial<Record<ServiceName, number>> = {};
@@ -54,7 +60,17 @@ portOptions(
     const key = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Port`;
     if (options[key] !== undefined) ports[name] = options[key] as number;
   }
-  const state = await stackUp({ dir: options.dir as string | undefined, host: options.host as string, ports, err });
+  const state = await stackUp({
+    dir: options.dir as string | undefined,
+    host: options.host as string,
+    ports,
+    roots: {
+      model: options.modelRoot as string | undefined,
+      memory: options.memoryRoot as string | undefined,
+      data: options.dataRoot as string | undefined,
+    },
+    err,
+  });
   out.write(options.json ? JSON.stringify(state, null, 2) + '\n' : `${state.logDir}\n`);
 });
 stack

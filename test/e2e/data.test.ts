@@ -5,7 +5,7 @@ import { common, data } from '@memorize/contracts';
 import { loadTokenizer } from '@memorize/lm';
 import { shingleSetHashes } from '@memorize/memory';
 import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { feverDir, startServiceProcess, storiesTok, type ServiceProcess } from '@memorize/testing';
+import { feverDir, sharedRootsEnv, startServiceProcess, storiesTok, type ServiceProcess } from '@memorize/testing';
 
 const fever = `${feverDir}/`;
 const tokenizer = storiesTok;
@@ -28,7 +28,7 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 }
 
 before(async () => {
-  service = await startServiceProcess('data');
+  service = await startServiceProcess('data', sharedRootsEnv());
   client = connect(data.DataServiceClient, service.address);
   const loaded = await callUnary(client, client.loadCorpus, request, 60_000);
   assert.equal(loaded.cached, false);
@@ -162,7 +162,7 @@ test('shingle sets are the sorted distinct hashes simset memories use', async ()
 
 test('bad input is refused with the field named; nothing breaks', async () => {
   await assert.rejects(
-    callUnary(client, client.loadCorpus, { ...request, claimsPath: '/nope.jsonl' }, 10_000),
+    callUnary(client, client.loadCorpus, { ...request, claimsPath: 'data/fever/nope.jsonl' }, 10_000),
     (e: ServiceError) => e.code === status.NOT_FOUND && /claims_path/.test(e.details),
   );
   await assert.rejects(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { data, evaluator, modelHost, serviceNames, trainer } from '@memorize/contracts';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
 import type { ServiceError } from '@grpc/grpc-js';
-import { pythonReflect, startServiceProcess, storiesBin, type ServiceProcess } from '@memorize/testing';
+import { pythonReflect, sharedRootsEnv, startServiceProcess, storiesBin, type ServiceProcess } from '@memorize/testing';
 
 const expected = [
   { name: 'data', service: serviceNames.data, methods: Object.keys(data.DataServiceService).length },
@@ -15,7 +15,7 @@ const expected = [
 const processes: ServiceProcess[] = [];
 
 before(async () => {
-  processes.push(...(await Promise.all(expected.map((e) => startServiceProcess(e.name)))));
+  processes.push(...(await Promise.all(expected.map((e) => startServiceProcess(e.name, sharedRootsEnv())))));
 });
 
 after(async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
+import { sharedRootsEnv, startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
 
 const stories = `${storiesDir}/`;
 const texts = [
@@ -21,7 +21,7 @@ let documents: Array<{ documentIndex: number; ids: number[] }>;
 const dir = mkdtempSync(join(tmpdir(), 'memorize-host-mem-'));
 
 before(async () => {
-  host = await startServiceProcess('model-host');
+  host = await startServiceProcess('model-host', sharedRootsEnv(dir));
   client = connect(modelHost.ModelHostClient, host.address);
   await callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: `${stories}stories260K.bin`, modelId: 'bin' }), 60_000);
   await callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path: `${stories}hf`, modelId: 'hf' }), 60_000);
@@ -77,7 +77,7 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
   const trained = await loss('simset');
   assert.ok(trained < base * 0.8, `trained ${trained} vs base ${base} (last step loss ${last})`);
   const path = join(dir, 'simset.safetensors');
-  const saved = await callUnary(client, client.saveMemory, { memoryId: 'simset', path, includeOptimizer: true }, 30_000);
+  const saved = await callUnary(client, client.saveMemory, { memoryId: 'simset', path, includeOptimizer: true, overwrite: false }, 30_000);
   assert.equal(saved.bytes, statSync(path).size);
   assert.ok(statSync(`${path}.optim.safetensors`).size > 0);
   const loaded = await callUnary(client, client.loadMemory, { modelId: 'bin', path, memoryId: 'simset-copy', replace: false }, 30_000);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { ServiceError } from '@grpc/grpc-js';
 import { modelHost } from '@memorize/contracts';
 import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
+import { sharedRootsEnv, startServiceProcess, storiesDir, type ServiceProcess } from '@memorize/testing';
 
 const stories = `${storiesDir}/`;
 const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as {
@@ -18,7 +18,7 @@ let client: InstanceType<typeof modelHost.ModelHostClient>;
 let modelId: string;
 
 before(async () => {
-  host = await startServiceProcess('model-host');
+  host = await startServiceProcess('model-host', sharedRootsEnv());
   client = connect(modelHost.ModelHostClient, host.address);
   const loaded = await callUnary(
     client,
@@ -176,8 +176,8 @@ test('bad input gets INVALID_ARGUMENT or NOT_FOUND naming the field, and the ser
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /items\[0\]\.context\[1\] = 9999/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.loadModel, { path: '/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000),
-    (e: ServiceError) => e.code === status.NOT_FOUND && /path/.test(e.details),
+    callUnary(client, client.loadModel, { path: 'models/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /^path: /.test(e.details),
   );
   await assert.rejects(
     callUnary(client, client.loadModel, { path: `${stories}golden-public.json`, tokenizerPath: `${stories}tok512.bin`, modelId: 'bad' }, 10_000),

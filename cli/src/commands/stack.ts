@@ -1,8 +1,9 @@
 import { checkHealth, defaultPorts, waitHealthy } from '@memorize/service-kit';
 import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '@memorize/files';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceNames, type ServiceName } from '../services.js';
 
@@ -11,6 +12,8 @@ export interface StackState {
   startedAt: string;
   host: string;
   logDir: string;
+  /** The roots given to model-host and data. */
+  roots?: StackRoots;
   services: Array<{ name: ServiceName; pid: number; port: number; address: string; log: string }>;
 }
 
@@ -22,9 +25,38 @@ export interface StackOptions {
   ports?: Partial<Record<ServiceName, number>>;
   timeoutMs?: number;
   err?: NodeJS.WritableStream;
+  /** Roots passed to the services (see stackRoots for the defaults). */
+  roots?: Partial<StackRoots>;
+}
+
+/** The roots the local stack gives model-host (model, memory) and data (data). */
+export interface StackRoots {
+  model: string;
+  memory: string;
+  data: string;
 }
 
 const cliEntry = fileURLToPath(new URL('../../bin/memorize.mjs', import.meta.url));
+
+/**
+ * The local stack's roots, so that the README's commands keep working: the repository's ../shared (models and
+ * FEVER data) as model and data root, the working directory as memory root. Given roots win.
+ */
+export function stackRoots(given: Partial<StackRoots> = {}): StackRoots {
+  const shared = resolve(dirname(cliEntry), '..', '..', '..', 'shared');
+  return {
+    model: resolve(given.model ?? shared),
+    memory: resolve(given.memory ?? process.cwd()),
+    data: resolve(given.data ?? shared),
+  };
+}
+
+/** The root flags of one service. */
+function rootFlags(name: ServiceName, roots: StackRoots): string[] {
+  if (name === 'model-host') return ['--model-root', roots.model, '--memory-root', roots.memory];
+  if (name === 'data') return ['--data-root', roots.data];
+  return [];
+}
 
 export function stackDir(dir?: string): string {
   return resolve(dir ?? process.env.MEMORIZE_HOME ?? '.memorize');
@@ -41,9 +73,7 @@ export function readStack(dir: string): StackState | undefined {
 }
 
 function writeStack(dir: string, state: StackState): void {
-  const file = stateFile(dir);
-  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(stateFile(dir), Buffer.from(JSON.stringify(state, null, 2) + '\n'), 'dir');
 }
 
 export function isAlive(pid: number): boolean {
@@ -90,14 +120,15 @@ export async function stackUp(options: StackOptions = {}): Promise<StackState> {
   const host = options.host ?? '127.0.0.1';
   const logDir = join(dir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(logDir, { recursive: true });
-  const state: StackState = { startedAt: new Date().toISOString(), host, logDir, services: [] };
+  const roots = stackRoots(options.roots);
+  const state: StackState = { startedAt: new Date().toISOString(), host, logDir, roots, services: [] };
   const exits: Array<Promise<never>> = [];
   for (const name of serviceNames) {
     const port = options.ports?.[name] ?? defaultPorts[name];
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`port of ${name} must be in 1..65535`, `--${name}-port`);
     const log = join(logDir, `${name}.log`);
     const fd = openSync(log, 'a');
-    const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', String(port), '--host', host], {
+    const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', String(port), '--host', host, ...rootFlags(name, roots)], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json' },

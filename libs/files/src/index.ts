@@ -16,6 +16,7 @@ import {
   fsyncSync,
   lstatSync,
   openSync,
+  readdirSync,
   readSync,
   realpathSync,
   renameSync,
@@ -139,6 +140,30 @@ export function shownInRoot(root: string, path: string): string {
   }
   for (const base of [real, resolve(root)]) if (isInside(base, path)) return relative(base, path) || '.';
   return path;
+}
+
+/**
+ * Every symbolic link directly inside `folder` (an HF checkpoint folder: config.json, shards, tokenizer files)
+ * must resolve inside `root` too; PermissionDeniedError naming `field` otherwise.
+ */
+export function checkFolderLinksInRoot(root: string, folder: string, field: string): void {
+  let entries;
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    throw fsError(error, field, shownInRoot(root, folder));
+  }
+  for (const entry of entries) {
+    if (!entry.isSymbolicLink()) continue;
+    try {
+      resolveInRoot(root, join(folder, entry.name), field);
+    } catch (error) {
+      if (error instanceof PermissionDeniedError) {
+        throw new PermissionDeniedError(`${field}: ${shownInRoot(root, join(folder, entry.name))} links outside the root ${root}`, field);
+      }
+      throw error;
+    }
+  }
 }
 
 export interface OpenOptions {
@@ -507,9 +532,11 @@ export async function inClientTerms<T>(root: string, files: readonly ClientFile[
 }
 
 export function toClientTerms(error: unknown, root: string, files: readonly ClientFile[]): unknown {
-  if (!(error instanceof MemorizeError) || files.length === 0) return error;
+  if (!(error instanceof MemorizeError)) return error;
   let message = error.message;
-  let about = files.find((f) => error.field === f.path || message.includes(f.path)) ?? files[0];
+  // The file the error is about: named as its field (libs name the path), or in its message.
+  const about =
+    files.find((f) => error.field === f.path) ?? files.find((f) => message.includes(f.path)) ?? files.find((f) => f.field === error.field);
   // Longest paths first, so a file inside a resolved folder is rewritten before the folder.
   for (const f of [...files].sort((a, b) => b.path.length - a.path.length)) message = message.split(f.path).join(f.client);
   const roots = new Set([resolve(root)]);
@@ -519,9 +546,9 @@ export function toClientTerms(error: unknown, root: string, files: readonly Clie
     /* the root is gone */
   }
   for (const r of [...roots].sort((a, b) => b.length - a.length)) message = message.split(`${r}${sep}`).join('').split(r).join('.');
-  if (error.field && files.some((f) => f.field === error.field)) about = files.find((f) => f.field === error.field)!;
-  const field = about.field;
-  if (!message.startsWith(`${field}: `) && !message.startsWith(`${field} `)) message = `${field}: ${message}`;
+  const field = about?.field ?? error.field;
+  if (about && !message.startsWith(`${about.field}: `) && !message.startsWith(`${about.field} `)) message = `${about.field}: ${message}`;
+  if (message === error.message && field === error.field) return error;
   const Ctor = error.constructor as new (message: string, field?: string) => MemorizeError;
   return new Ctor(message, field);
 }

@@ -179,4 +179,11 @@ test('inClientTerms shows paths as the client sent them and names the request fi
     },
   );
   assert.equal(await inClientTerms(root, [], () => 3), 3);
+  // An error about something else (an option) keeps its field.
+  await assert.rejects(
+    inClientTerms(root, [{ field: 'claims_path', client: 'c.jsonl', path: join(root, 'c.jsonl') }], () => {
+      throw new InvalidArgumentError('must be at most 300', 'topN');
+    }),
+    (error: unknown) => error instanceof InvalidArgumentError && error.field === 'topN' && error.message === 'must be at most 300',
+  );
 });

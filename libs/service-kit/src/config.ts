@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@memorize/errors';
 
 /** Settings every service shares. Flags win over environment, environment over defaults. */
@@ -33,6 +35,12 @@ export interface ConfigOverrides {
   maxMessageBytes?: number | string;
   shutdownGraceMs?: number | string;
   maxConcurrentCalls?: number | string;
+  /** Folder client model paths resolve in (model-host). */
+  modelRoot?: string;
+  /** Folder client memory paths resolve in (model-host). */
+  memoryRoot?: string;
+  /** Folder client data paths resolve in (data). */
+  dataRoot?: string;
 }
 
 function envKey(name: string, key: string): string {
@@ -82,4 +90,33 @@ export function loadServiceConfig(name: string, overrides: ConfigOverrides = {},
     shutdownGraceMs: grace.value === undefined ? 10_000 : integer(grace.value, grace.field, 0, 3_600_000),
     maxConcurrentCalls: concurrent.value === undefined ? 0 : integer(concurrent.value, concurrent.field, 0, 1_000_000),
   };
+}
+
+/** The kinds of client paths, each confined to its root. */
+export type RootKind = 'model' | 'memory' | 'data';
+
+/** MEMORIZE_HOME, default ~/.memorize: where the default roots live. */
+export function memorizeHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.MEMORIZE_HOME || join(homedir(), '.memorize'));
+}
+
+/**
+ * The root a service resolves client paths of one kind in: the flag (--model-root, --memory-root, --data-root),
+ * else MEMORIZE_<SERVICE>_<KIND>_ROOT, else the generic MEMORIZE_<KIND>_ROOT, else $MEMORIZE_HOME/<kind>s
+ * (models, memories, data). Returned absolute. An empty value is InvalidArgumentError naming the setting.
+ */
+export function loadRoot(name: string, kind: RootKind, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): string {
+  const flag = `${kind}Root` as 'modelRoot' | 'memoryRoot' | 'dataRoot';
+  const key = `${kind.toUpperCase()}_ROOT`;
+  const candidates: Array<[string | undefined, string]> = [
+    [overrides[flag], `--${kind}-root`],
+    [env[envKey(name, key)], envKey(name, key)],
+    [env[`MEMORIZE_${key}`], `MEMORIZE_${key}`],
+  ];
+  for (const [value, field] of candidates) {
+    if (value === undefined) continue;
+    if (value.trim() === '' || value.includes('\u0000')) throw new InvalidArgumentError(`${field} must be a folder path`, field);
+    return resolve(value);
+  }
+  return join(memorizeHome(env), { model: 'models', memory: 'memories', data: 'data' }[kind]);
 }

@@ -1,4 +1,4 @@
-export { loadServiceConfig, defaultPorts, type ServiceConfig, type ConfigOverrides } from './config.js';
+export { loadServiceConfig, loadRoot, memorizeHome, defaultPorts, type ServiceConfig, type ConfigOverrides, type RootKind } from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { toStatusError, GrpcStatusError, status, type StatusError } from './status.js';
 export { adaptService, type CallContext, type Implementation, type UnaryHandler, type StreamHandler } from './handlers.js';

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@memorize/errors';
-import { loadServiceConfig } from '@memorize/service-kit';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadRoot, loadServiceConfig, memorizeHome } from '@memorize/service-kit';
 
 test('defaults: loopback and the design ports', () => {
   assert.equal(loadServiceConfig('data', {}, {}).port, 50051);
@@ -38,4 +40,19 @@ test('bad configuration is refused with the setting named', () => {
     (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_SHUTDOWN_GRACE_MS',
   );
   assert.throws(() => loadServiceConfig('data', { host: ' ' }, {}), /host/);
+});
+
+test('roots: flag, then the service env, then the generic env, then $MEMORIZE_HOME/<kind>s (default ~/.memorize)', () => {
+  const env = { MEMORIZE_MODEL_HOST_MODEL_ROOT: '/srv/models', MEMORIZE_MEMORY_ROOT: 'rel/memories', MEMORIZE_HOME: '/var/memorize' };
+  assert.equal(loadRoot('model-host', 'model', { modelRoot: '/flag/models' }, env), '/flag/models');
+  assert.equal(loadRoot('model-host', 'model', {}, env), '/srv/models');
+  assert.equal(loadRoot('model-host', 'memory', {}, env), resolve('rel/memories'));
+  assert.equal(loadRoot('data', 'data', {}, env), '/var/memorize/data');
+  assert.equal(loadRoot('data', 'data', {}, { MEMORIZE_DATA_DATA_ROOT: '/d' }), '/d');
+  assert.equal(loadRoot('model-host', 'memory', {}, {}), join(homedir(), '.memorize', 'memories'));
+  assert.equal(memorizeHome({}), join(homedir(), '.memorize'));
+  assert.throws(
+    () => loadRoot('data', 'data', {}, { MEMORIZE_DATA_DATA_ROOT: ' ' }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'MEMORIZE_DATA_DATA_ROOT',
+  );
 });

@@ -1,6 +1,6 @@
 // Shared test support: asset paths, temp folders, numeric comparisons, service processes and the Python
 // helpers (python/: the safetensors reader the torch scripts import, the independent reflection client).
-export { cliEntry, feverDir, feverFiles, repoRoot, sharedDir, storiesBin, storiesDir, storiesHf, storiesTok } from './paths.js';
+export { cliEntry, feverDir, feverFiles, repoRoot, sharedDir, sharedRootsEnv, storiesBin, storiesDir, storiesHf, storiesTok } from './paths.js';
 export { jsonlPageTexts, tempDir, withTempDir } from './files.js';
 export { backend, erf, maxAbsDiff, relDiff, tokenRows, values } from './numeric.js';
 export { collect } from './streams.js';

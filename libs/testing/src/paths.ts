@@ -23,3 +23,16 @@ export const feverFiles = {
 
 /** The `memorize` command line's entry point. */
 export const cliEntry = join(repoRoot, 'cli', 'bin', 'memorize.mjs');
+
+/**
+ * Environment for service processes whose client paths point at the shared assets: ../shared as model-host's
+ * model root and data's data root (assets are never copied into the repository), `memoryRoot` as model-host's
+ * memory root when given.
+ */
+export function sharedRootsEnv(memoryRoot?: string): NodeJS.ProcessEnv {
+  return {
+    MEMORIZE_MODEL_HOST_MODEL_ROOT: sharedDir,
+    MEMORIZE_DATA_DATA_ROOT: sharedDir,
+    ...(memoryRoot ? { MEMORIZE_MODEL_HOST_MEMORY_ROOT: memoryRoot } : {}),
+  };
+}

@@ -1,6 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memorize/fever';
+import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, type ClientFile } from '@memorize/files';
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { data } from '@memorize/contracts';
@@ -14,20 +15,28 @@ export interface HeldCorpus {
   buildSeconds: number;
 }
 
-function requireFile(path: string, field: string): string {
+/**
+ * A client path inside the data root: a regular file (or, for tokenizer_path, a folder whose links stay inside
+ * the root). Outside the root is PERMISSION_DENIED, a FIFO or device INVALID_ARGUMENT, all naming the field.
+ */
+function requireFile(root: string, path: string, field: string, folderAllowed = false): ClientFile {
   if (!path) throw new InvalidArgumentError(`${field} is required`, field);
-  const full = resolve(path);
-  if (!existsSync(full)) throw new NotFoundError(`${field}: no such file ${path}`, field);
-  return full;
+  const full = resolveInRoot(root, path, field);
+  const kind = fileOrFolder(full, field, { noFollow: true, shown: path });
+  if (kind === 'folder') {
+    if (!folderAllowed) throw new InvalidArgumentError(`${field}: ${path} is a folder, expected a regular file`, field);
+    checkFolderLinksInRoot(root, full, field);
+  }
+  return { field, client: path, path: full };
 }
 
 /**
  * The files that define a tokenizer, for the content hash: a tokenizer.bin, or tokenizer.json with the
  * config files beside it that set BOS/EOS (tokenizer_config.json, special_tokens_map.json).
  */
-function tokenizerFiles(path: string): Record<string, string | undefined> {
-  const full = requireFile(path, 'tokenizer_path');
-  const json = statSync(full).isDirectory() ? join(full, 'tokenizer.json') : full;
+function tokenizerFiles(root: string, path: string): Record<string, string | undefined> {
+  const full = requireFile(root, path, 'tokenizer_path', true).path;
+  const json = fileOrFolder(full, 'tokenizer_path', { shown: path }) === 'folder' ? join(full, 'tokenizer.json') : full;
   if (!json.endsWith('.json')) return { tokenizer: json };
   const beside = (name: string): string | undefined => (existsSync(join(dirname(json), name)) ? join(dirname(json), name) : undefined);
   return { tokenizer: json, tokenizerConfig: beside('tokenizer_config.json'), specialTokens: beside('special_tokens_map.json') };
@@ -38,10 +47,24 @@ export class CorpusStore {
   private readonly corpora = new Map<string, HeldCorpus>();
   private readonly building = new Map<string, Promise<HeldCorpus>>();
 
+  /** `dataRoot`: every client path resolves inside it (--data-root). */
+  constructor(readonly dataRoot: string) {}
+
   async load(request: data.LoadCorpusRequest): Promise<{ held: HeldCorpus; cached: boolean }> {
-    const claims = requireFile(request.claimsPath, 'claims_path');
-    const pages = requireFile(request.pagesPath, 'pages_path');
-    const assignments = request.assignmentPath ? requireFile(request.assignmentPath, 'assignment_path') : undefined;
+    const root = this.dataRoot;
+    const files = [requireFile(root, request.claimsPath, 'claims_path'), requireFile(root, request.pagesPath, 'pages_path')];
+    if (request.assignmentPath) files.push(requireFile(root, request.assignmentPath, 'assignment_path'));
+    const tokenizerFile = request.tokenizerPath ? requireFile(root, request.tokenizerPath, 'tokenizer_path', true) : undefined;
+    if (tokenizerFile) files.push(tokenizerFile);
+    return inClientTerms(root, files, () => this.loadResolved(request, files, tokenizerFile));
+  }
+
+  private async loadResolved(
+    request: data.LoadCorpusRequest,
+    files: ClientFile[],
+    tokenizerFile: ClientFile | undefined,
+  ): Promise<{ held: HeldCorpus; cached: boolean }> {
+    const [claims, pages, assignments] = [files[0].path, files[1].path, request.assignmentPath ? files[2].path : undefined];
     if (request.topN < 0) throw new InvalidArgumentError('top_n must be >= 1 (0 = every page with claims)', 'top_n');
     if (request.poolPerPage < 0) throw new InvalidArgumentError('pool_per_page must be >= 1 (0 = default 5)', 'pool_per_page');
     if (request.maxLength < 0 || request.maxLength === 1) throw new InvalidArgumentError('max_length must be >= 2 (0 = default 512)', 'max_length');
@@ -52,7 +75,7 @@ export class CorpusStore {
       mode: request.strict ? 'strict' : 'lenient',
       maxLength: request.maxLength || 512,
     };
-    const tokenizer = request.tokenizerPath ? tokenizerFiles(request.tokenizerPath) : {};
+    const tokenizer = tokenizerFile ? tokenizerFiles(this.dataRoot, request.tokenizerPath) : {};
     const id = (await contentHash({ claims, pages, assignments, ...tokenizer }, options)).slice(0, 16);
     const held = this.corpora.get(id);
     if (held) return { held, cached: true };
@@ -60,7 +83,7 @@ export class CorpusStore {
     if (!pending) {
       pending = (async () => {
         const t0 = performance.now();
-        const loaded = request.tokenizerPath ? await loadTokenizer(resolve(request.tokenizerPath)) : undefined;
+        const loaded = tokenizerFile ? await loadTokenizer(tokenizerFile.path) : undefined;
         const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer: loaded, tokenizerId: tokenizer.tokenizer });
         const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000 };
         this.corpora.set(id, built);

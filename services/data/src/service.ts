@@ -217,11 +217,13 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
   };
 }
 
-export function dataService(logger: Logger): HostedService<Definition> {
+/** `dataRoot`: where every client path (claims, pages, assignment, tokenizer) resolves (--data-root). */
+export function dataService(logger: Logger, dataRoot: string): HostedService<Definition> {
+  logger.info({ dataRoot }, 'roots');
   return {
     serviceName: serviceNames.data,
     definition: data.DataServiceService,
-    implementation: dataServiceHandlers(new CorpusStore(), logger),
+    implementation: dataServiceHandlers(new CorpusStore(dataRoot), logger),
     protoFile: protoFiles.data,
   };
 }

@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { common, type modelHost } from '@memorize/contracts';
+import { checkOverwrite, checkRegularFile, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
 import {
   baseInfo,
   createMemoryFor,
+  isMemorizeFile,
   lmLoss,
   loadMemory,
   sampleAnchorRows,
@@ -17,8 +20,6 @@ import {
 import type { LayerHook } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@memorize/errors';
-import { statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { checkIds, type HeldModel, type ModelRegistry } from './models.js';
 
 /** The hooks a request's memory selection adds to the forward pass (none = the pretrained model). */
@@ -134,7 +135,11 @@ const namePattern = /^[A-Za-z0-9._-]{1,128}$/;
 export class MemoryStore {
   private readonly memories = new Map<string, HeldMemory>();
 
-  constructor(private readonly models: ModelRegistry) {}
+  /** `memoryRoot`: every client memory path resolves inside it (--memory-root); created on the first save. */
+  constructor(
+    private readonly models: ModelRegistry,
+    readonly memoryRoot: string,
+  ) {}
 
   get(id: string, field = 'memory_id'): HeldMemory {
     if (!id) throw new InvalidArgumentError(`${field} is required`, field);
@@ -181,29 +186,49 @@ export class MemoryStore {
     return this.add(request.memoryId, model.id, memory);
   }
 
-  load(request: modelHost.LoadMemoryRequest): HeldMemory {
+  async load(request: modelHost.LoadMemoryRequest): Promise<HeldMemory> {
     const model = this.models.get(request.modelId);
     if (!request.path) throw new InvalidArgumentError('path is required', 'path');
-    const path = resolve(request.path);
+    const root = this.memoryRoot;
+    const path = resolveInRoot(root, request.path, 'path');
+    checkRegularFile(path, 'path', { noFollow: true, shown: request.path });
+    const memory = await inClientTerms(root, [{ field: 'path', client: request.path, path }], () => loadMemory(path, baseInfo(model.model)));
     try {
-      statSync(path);
-    } catch {
-      throw new NotFoundError(`no such memory file: ${request.path}`, 'path');
+      return this.add(request.memoryId || basename(path).replace(/\.safetensors$/, ''), model.id, memory, request.replace);
+    } catch (error) {
+      memory.dispose();
+      throw error;
     }
-    const memory = loadMemory(path, baseInfo(model.model));
-    return this.add(request.memoryId || basename(path).replace(/\.safetensors$/, ''), model.id, memory, request.replace);
   }
 
-  save(request: modelHost.SaveMemoryRequest): { path: string; bytes: number } {
+  /**
+   * Writes a memory (and its optimizer state) inside the memory root, atomically. An existing file is
+   * ALREADY_EXISTS unless `overwrite` is set, and even then only a memory file (optimizer-state file) is replaced.
+   */
+  async save(request: modelHost.SaveMemoryRequest): Promise<{ path: string; bytes: number }> {
     const held = this.get(request.memoryId);
     if (!request.path) throw new InvalidArgumentError('path is required', 'path');
-    const path = resolve(request.path);
-    saveMemory(path, held.memory);
-    if (request.includeOptimizer) {
-      if (!held.trainer) throw new InvalidArgumentError('the memory has no optimizer state yet (no TrainStep taken)', 'include_optimizer');
-      held.trainer.saveState(`${path}.optim.safetensors`);
+    const root = this.memoryRoot;
+    mkdirSync(root, { recursive: true });
+    const path = resolveInRoot(root, request.path, 'path');
+    if (request.includeOptimizer && !held.trainer) {
+      throw new InvalidArgumentError('the memory has no optimizer state yet (no TrainStep taken)', 'include_optimizer');
     }
-    return { path, bytes: statSync(path).size };
+    const optim = `${path}.optim.safetensors`;
+    checkOverwrite(path, 'path', { overwrite: request.overwrite, isOurs: (p) => isMemorizeFile(p), what: 'a memory file', shown: request.path });
+    if (request.includeOptimizer) {
+      checkOverwrite(optim, 'path', {
+        overwrite: request.overwrite,
+        isOurs: (p) => isMemorizeFile(p, 'memorize.adamw/v1'),
+        what: 'an optimizer-state file',
+        shown: `${request.path}.optim.safetensors`,
+      });
+    }
+    await inClientTerms(root, [{ field: 'path', client: request.path, path }], () => {
+      saveMemory(path, held.memory);
+      if (request.includeOptimizer) held.trainer!.saveState(optim);
+    });
+    return { path: shownInRoot(root, path), bytes: statSync(path).size };
   }
 
   delete(id: string): void {

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer, type TransformerModel } from '@memorize/lm';
+import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
 import { type BackendChoice } from '@memorize/tensor';
@@ -10,7 +9,10 @@ import type { modelHost } from '@memorize/contracts';
 /** A base model held by the host with its tokenizer. */
 export interface HeldModel {
   id: string;
+  /** Real path on the host (identity of the checkpoint). */
   path: string;
+  /** The path relative to the model root, as reported to clients. */
+  shown: string;
   model: TransformerModel;
   tokenizer: Tokenizer;
 }
@@ -19,14 +21,24 @@ export interface HeldModel {
 export class ModelRegistry {
   private readonly models = new Map<string, HeldModel>();
 
-  constructor(private readonly backend: BackendChoice) {}
+  /** `modelRoot`: every client model and tokenizer path resolves inside it (--model-root). */
+  constructor(
+    private readonly backend: BackendChoice,
+    readonly modelRoot: string,
+  ) {}
+
+  /** A client path inside the model root: a regular file or a folder whose links stay inside the root. */
+  private resolve(clientPath: string, field: string): ClientFile {
+    const path = resolveInRoot(this.modelRoot, clientPath, field);
+    if (fileOrFolder(path, field, { noFollow: true, shown: clientPath }) === 'folder') checkFolderLinksInRoot(this.modelRoot, path, field);
+    return { field, client: clientPath, path };
+  }
 
   private readonly loading = new Map<string, Promise<{ held: HeldModel; alreadyLoaded: boolean }>>();
 
   async load(request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     if (!request.path) throw new InvalidArgumentError('path is required (an HF folder or a llama2.c .bin)', 'path');
-    const path = resolve(request.path);
-    if (!existsSync(path)) throw new NotFoundError(`no such model: ${request.path}`, 'path');
+    const path = this.resolve(request.path, 'path').path;
     if (request.modelId && !/^[A-Za-z0-9._-]{1,128}$/.test(request.modelId)) {
       throw new InvalidArgumentError('model_id must match [A-Za-z0-9._-]{1,128}', 'model_id');
     }
@@ -43,21 +55,28 @@ export class ModelRegistry {
   }
 
   private async loadNew(path: string, request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
-    const model = loadModel(path);
+    const root = this.modelRoot;
+    const modelFile: ClientFile = { field: 'path', client: request.path, path };
+    const model = await inClientTerms(root, [modelFile], () => loadModel(path));
     try {
-      const tokenizer = await loadTokenizer(resolveTokenizerPath(path, request.tokenizerPath ? resolve(request.tokenizerPath) : undefined), {
-        vocabSize: model.config.vocabSize,
-      });
+      // An explicit tokenizer_path, or the one beside the model (which must be inside the root too).
+      const tokenizerFile = request.tokenizerPath
+        ? this.resolve(request.tokenizerPath, 'tokenizer_path')
+        : await inClientTerms(root, [modelFile], () => {
+            const beside = resolveTokenizerPath(path);
+            return this.resolve(shownInRoot(root, beside), 'path');
+          });
+      const tokenizer = await inClientTerms(root, [tokenizerFile], () => loadTokenizer(tokenizerFile.path, { vocabSize: model.config.vocabSize }));
       const id = request.modelId || model.fingerprint.slice(0, 12);
       const existing = this.models.get(id);
       if (existing) {
         if (existing.model.fingerprint !== model.fingerprint) {
-          throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.path})`, 'model_id');
+          throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.shown})`, 'model_id');
         }
         model.dispose();
         return { held: existing, alreadyLoaded: true };
       }
-      const held = { id, path, model, tokenizer };
+      const held = { id, path, shown: shownInRoot(root, path), model, tokenizer };
       this.models.set(id, held);
       return { held, alreadyLoaded: false };
     } catch (error) {
@@ -88,7 +107,7 @@ export class ModelRegistry {
     const c = held.model.config;
     return {
       modelId: held.id,
-      path: held.path,
+      path: held.shown,
       architecture: c.arch,
       vocabSize: c.vocabSize,
       hiddenSize: c.dim,

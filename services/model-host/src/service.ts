@@ -150,7 +150,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       return memories.save(request);
     },
     async loadMemory(request) {
-      return { memory: memories.info(memories.load(request)) };
+      return { memory: memories.info(await memories.load(request)) };
     },
     async trainStep(request) {
       return memories.trainStep(request);
@@ -158,14 +158,21 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
   };
 }
 
-export function modelHostService(logger: Logger, backend: BackendChoice): HostedService<Definition> {
+/** Where client paths resolve: models and tokenizers in `model`, memory files in `memory`. */
+export interface ModelHostRoots {
+  model: string;
+  memory: string;
+}
+
+export function modelHostService(logger: Logger, backend: BackendChoice, roots: ModelHostRoots): HostedService<Definition> {
   logger.info({ backend: backend.name, tfBackend: backend.tfBackend, rejected: backend.rejected }, 'tensor backend');
+  logger.info({ modelRoot: roots.model, memoryRoot: roots.memory }, 'roots');
   return {
     serviceName: serviceNames.modelHost,
     definition: modelHost.ModelHostService,
     implementation: (() => {
-      const models = new ModelRegistry(backend);
-      return modelHostHandlers(models, new MemoryStore(models));
+      const models = new ModelRegistry(backend, roots.model);
+      return modelHostHandlers(models, new MemoryStore(models, roots.memory));
     })(),
     protoFile: protoFiles.modelHost,
   };
