@@ -151,3 +151,22 @@ test('config.json special token ids: a number, a list (first is primary), or nul
     (e: unknown) => e instanceof InvalidArgumentError && e.field === 'eos_token_id',
   );
 });
+
+test('checkConfig sees the parsed configuration and its file before any weight is read, and can refuse it', async () => {
+  await backend();
+  const dir = tempDir();
+  const base = JSON.parse(readFileSync(join(storiesHf, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...base, max_position_embeddings: 1e9 }));
+  // No weights at all: a hook that throws must run before the loader looks for them.
+  const seen: string[] = [];
+  const refuse = (config: { maxSeqLen: number }, source: { path: string; format: string }): void => {
+    seen.push(`${source.format} ${source.path} ${config.maxSeqLen}`);
+    throw new InvalidArgumentError(`${source.path}: max_position_embeddings too large`, 'max_position_embeddings');
+  };
+  assert.throws(() => loadModel(dir, { checkConfig: refuse }), /max_position_embeddings too large/);
+  assert.deepEqual(seen, [`hf ${join(dir, 'config.json')} 1000000000`]);
+  assert.throws(() => loadModel(storiesBin, { checkConfig: refuse }), /too large/);
+  assert.match(seen[1], new RegExp(`^llama2c ${storiesBin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\d+$`));
+  // A hook that returns lets the load go on.
+  assert.equal(loadModel(storiesHf, { checkConfig: () => {} }).fingerprint, loadModel(storiesHf).fingerprint);
+});

@@ -8,6 +8,7 @@ import { parseJsonBytes, readRegularFile } from '@memorize/files';
 import { SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
+import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
 
@@ -176,10 +177,11 @@ export function openHfWeights(folder: string): WeightSource & { close(): void } 
   };
 }
 
-export function loadHfModel(folder: string): TransformerModel {
+export function loadHfModel(folder: string, options: LoadModelOptions = {}): TransformerModel {
   const configPath = join(folder, 'config.json');
   if (!existsSync(configPath)) throw new NotFoundError(`${folder}: no config.json`, 'model');
   const config = configFromHf(readJson(configPath));
+  options.checkConfig?.(config, { path: configPath, format: 'hf' });
   const src = openHfWeights(folder);
   try {
     return buildModel(config, src);

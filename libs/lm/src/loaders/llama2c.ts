@@ -10,6 +10,7 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import { InvalidArgumentError } from '@memorize/errors';
 import { openRegularFile } from '@memorize/files';
 import { validateConfig, type ModelConfig } from '../config.js';
+import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
 
@@ -108,7 +109,7 @@ function readAt(fd: number, length: number, position: number): Buffer {
   return done === length ? buf : buf.subarray(0, done);
 }
 
-export function loadLlama2cModel(path: string): TransformerModel {
+export function loadLlama2cModel(path: string, options: LoadModelOptions = {}): TransformerModel {
   // A regular file only (a FIFO or device is refused at once, never blocks).
   const fd = openRegularFile(path, 'model');
   try {
@@ -120,6 +121,7 @@ export function loadLlama2cModel(path: string): TransformerModel {
     const header = new Int32Array(7);
     for (let i = 0; i < 7; i++) header[i] = headerBuf.readInt32LE(4 * i);
     const layout = llama2cLayout(header, path);
+    options.checkConfig?.(layout.config, { path, format: 'llama2c' });
     for (const s of layout.segments.values()) {
       const end = s.offset + s.shape.reduce((a, b) => a * b, 1) * 4;
       if (end > size) {
