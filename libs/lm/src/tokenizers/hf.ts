@@ -2,6 +2,7 @@ import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError } from '@memorize/errors';
 import { byteFallbackValue, utf8Decode, utf8Encoder } from './bytes.js';
 import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
+import { piecesKeepWordBoundaries, segments } from './slices.js';
 
 /** The parts of tokenizer.json this wrapper reads itself (the library reads the rest). */
 interface DecoderConfig {
@@ -24,7 +25,7 @@ interface TemplatePiece {
   Sequence?: { id: string };
 }
 interface TokenizerJson {
-  model: { type?: string; vocab?: unknown };
+  model: { type?: string; vocab?: unknown; merges?: unknown[] };
   added_tokens?: AddedTokenConfig[];
   decoder?: DecoderConfig | null;
   post_processor?: { type?: string; single?: TemplatePiece[] } | null;
@@ -59,6 +60,8 @@ export class HfTokenizer implements Tokenizer {
   private readonly pieceDecoding: PieceDecoding;
   private readonly cleanUpSpaces: boolean;
   private readonly byteLevelDecoder = byteLevelUnicodeToByte();
+  /** The space marker words may be split before (see {@link encodeParts}), or undefined when that is not exact. */
+  private readonly wordMarker: string | undefined;
 
   constructor(json: unknown, config: HfTokenizerConfig = {}, file = 'tokenizer.json') {
     const tj = validateTokenizerJson(json, file);
@@ -83,25 +86,50 @@ export class HfTokenizer implements Tokenizer {
     this.bosId = this.resolveSpecial(config.bos_token, templateBos(tj), ['<s>', '<|begin_of_text|>', '<bos>']);
     this.eosId = this.resolveSpecial(config.eos_token, undefined, ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>']);
     this.pieceDecoding = pieceDecodingOf(tj.decoder ?? null);
+    this.wordMarker = wordMarkerOf(tj, this.pieceDecoding, this.vocab.keys());
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
     const ids: number[] = [];
-    if (opts.bos) ids.push(this.requireSpecial(this.bosId, 'bos'));
+    for (const part of this.encodeParts(text, opts)) for (let i = 0; i < part.length; i++) ids.push(part[i]);
+    return ids;
+  }
+
+  /**
+   * {@link encode} as a sequence of parts whose concatenation is the encoding. The normalizer and pre-tokenizer
+   * run over the whole text; each pre-tokenized word then goes to the model in segments: split before each
+   * space marker that follows another character when no merge or piece can span such a boundary (so results are
+   * unchanged, and the library's per-word cache applies — a whole text without a pre-tokenizer is otherwise one
+   * word and merges at ~14 s/MB), and every MAX_SEGMENT_LENGTH units of a longer whitespace-free run.
+   */
+  *encodeParts(text: string, opts: EncodeOptions = {}): Generator<number[]> {
+    if (opts.bos) yield [this.requireSpecial(this.bosId, 'bos')];
     // HF normalizers (Prepend "▁") leave empty input empty; the JS library would prepend anyway.
     if (text.length > 0) {
       const normalized = this.lib.normalizer ? this.lib.normalizer(text) : text;
       const words = this.lib.pre_tokenizer ? this.lib.pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
       const model = this.lib.model;
       if (!model) throw new InvalidArgumentError('tokenizer.json has no model', 'model');
-      for (const token of model(words)) {
-        const id = this.vocab.get(token) ?? model.unk_token_id;
-        if (id === undefined) throw new InvalidArgumentError(`no id for token ${JSON.stringify(token)} and no unk token`, 'text');
-        ids.push(id);
+      let batch: string[] = [];
+      const flush = (): number[] => {
+        const ids: number[] = [];
+        for (const token of model(batch)) {
+          const id = this.vocab.get(token) ?? model.unk_token_id;
+          if (id === undefined) throw new InvalidArgumentError(`no id for token ${JSON.stringify(token)} and no unk token`, 'text');
+          ids.push(id);
+        }
+        batch = [];
+        return ids;
+      };
+      for (const word of words) {
+        for (const segment of segments(word, this.wordMarker)) {
+          batch.push(segment);
+          if (batch.length >= 64) yield flush();
+        }
       }
+      if (batch.length > 0) yield flush();
     }
-    if (opts.eos) ids.push(this.requireSpecial(this.eosId, 'eos'));
-    return ids;
+    if (opts.eos) yield [this.requireSpecial(this.eosId, 'eos')];
   }
 
   decode(ids: number[]): string {
@@ -223,6 +251,17 @@ function pieceDecodingOf(decoder: DecoderConfig | null): PieceDecoding {
     byteFallback: steps.some((s) => s.type === 'ByteFallback'),
     stripLeadingSpace: stripByStrip || stripByMetaspace,
   };
+}
+
+/**
+ * A BPE model with a SentencePiece-style space marker: the marker when neither a vocabulary piece nor the
+ * concatenation of any merge holds it after another character (then no merge crosses a word boundary), else undefined.
+ */
+function wordMarkerOf(tj: TokenizerJson, decoding: PieceDecoding, vocab: Iterable<string>): string | undefined {
+  if (tj.model.type !== 'BPE' || decoding.kind !== 'sentencepiece' || decoding.spaceMarker.length !== 1) return undefined;
+  const marker = decoding.spaceMarker;
+  const merges = (tj.model.merges ?? []).map((m) => (Array.isArray(m) ? m.join('') : String(m).replace(' ', '')));
+  return piecesKeepWordBoundaries(vocab, marker) && piecesKeepWordBoundaries(merges, marker) ? marker : undefined;
 }
 
 /** GPT-2's byte <-> printable unicode table, inverted: the ByteLevel decoder's mapping. */

@@ -3,3 +3,4 @@ export { Llama2cTokenizer, parseLlama2cTokenizer, type Llama2cVocab } from './ll
 export { HfTokenizer, type HfTokenizerConfig, type SpecialTokenRef } from './hf.js';
 export { StreamDecoder, type StreamDecoderOptions } from './stream.js';
 export { loadTokenizer, type LoadTokenizerOptions } from './load.js';
+export { encodeBounded, MAX_SEGMENT_LENGTH, piecesKeepWordBoundaries, segments, type BoundedEncodeOptions, type SlicedEncoder } from './slices.js';

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@memorize/errors';
 import { byteFallbackValue, bytesToKey, utf8Decode, utf8Encoder } from './bytes.js';
 import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
 import { MinHeap } from './heap.js';
+import { piecesKeepWordBoundaries, segments } from './slices.js';
 
 /** run.c hard-codes these ids: BOS 1, EOS 2, and byte b at id b + 3. */
 const LLAMA2C_BOS = 1;
@@ -9,6 +10,8 @@ const LLAMA2C_EOS = 2;
 const BYTE_OFFSET = 3;
 /** run.c starts its best-merge search at this score and only accepts strictly greater scores. */
 const MERGE_SCORE_FLOOR = -1e10;
+const WORD_CACHE_MAX_LENGTH = 64;
+const WORD_CACHE_ENTRIES = 1 << 16;
 
 export interface Llama2cVocab {
   maxTokenLength: number;
@@ -89,7 +92,10 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly pairCache = new Map<number, number>();
   /** Codepoint -> its initial ids (one piece or its byte-fallback bytes), filled lazily. */
   private readonly codepointIds = new Map<string, number[]>();
-  private readonly spaceId: number;
+  /** ' ' when no piece holds a space after a non-space (words encode independently), else undefined. */
+  private readonly wordMarker: string | undefined;
+  /** Word -> its ids, for words up to WORD_CACHE_MAX_LENGTH; cleared when it reaches WORD_CACHE_ENTRIES. */
+  private readonly wordCache = new Map<string, number[]>();
 
   constructor(vocab: Llama2cVocab, file = 'tokenizer.bin') {
     this.pieces = vocab.pieces;
@@ -102,11 +108,10 @@ export class Llama2cTokenizer implements Tokenizer {
     this.keys.forEach((key, id) => {
       if (!this.idByKey.has(key)) this.idByKey.set(key, id);
     });
-    const space = this.idByKey.get(' ');
-    if (space === undefined) {
+    if (!this.idByKey.has(' ')) {
       throw new InvalidArgumentError(`${file}: no " " piece, needed as the dummy prefix (pieces)`, 'tokenizer');
     }
-    this.spaceId = space;
+    this.wordMarker = piecesKeepWordBoundaries(this.keys, ' ') ? ' ' : undefined;
   }
 
   /**
@@ -114,13 +119,35 @@ export class Llama2cTokenizer implements Tokenizer {
    * here a NUL is text like any other and encodes through byte fallback as <0x00>, so no input is cut short.
    */
   encode(text: string, opts: EncodeOptions = {}): number[] {
+    const out: number[] = [];
+    for (const part of this.encodeParts(text, opts)) for (let i = 0; i < part.length; i++) out.push(part[i]);
+    return out;
+  }
+
+  /**
+   * {@link encode} as a sequence of parts (BOS, one part per word, EOS) whose concatenation is the encoding; parts
+   * may be shared cached arrays, never to be mutated. run.c merges over the whole buffer at once; when no piece
+   * holds a space after a non-space (tok512.bin and every SentencePiece export), no merge can cross a word
+   * boundary, so merging word by word makes the same choices — in linear time with a per-word cache. BOS is a
+   * part of its own (no piece ever concatenates with its "\n<s>\n"); runs over MAX_SEGMENT_LENGTH are cut.
+   */
+  *encodeParts(text: string, opts: EncodeOptions = {}): Generator<number[]> {
+    if (opts.bos) yield [LLAMA2C_BOS];
+    // run.c: add_dummy_prefix (the " " piece), but only for non-empty text.
+    if (text.length > 0) for (const word of segments(' ' + text, this.wordMarker)) yield this.encodeWord(word);
+    if (opts.eos) yield [LLAMA2C_EOS];
+  }
+
+  private encodeWord(word: string): number[] {
+    const cacheable = word.length <= WORD_CACHE_MAX_LENGTH;
+    if (cacheable) {
+      const hit = this.wordCache.get(word);
+      if (hit) return hit;
+    }
     const tokens: number[] = [];
-    if (opts.bos) tokens.push(LLAMA2C_BOS);
-    // run.c: add_dummy_prefix, but only for non-empty text.
-    if (text.length > 0) tokens.push(this.spaceId);
     // One lookup per codepoint; codepoints missing from the vocab fall back to their UTF-8 bytes. (run.c walks
     // raw bytes, but a JS string always encodes to valid UTF-8, so its codepoint grouping is exactly this.)
-    for (const ch of text) {
+    for (const ch of word) {
       let ids = this.codepointIds.get(ch);
       if (ids === undefined) {
         const bytes = utf8Encoder.encode(ch);
@@ -130,10 +157,12 @@ export class Llama2cTokenizer implements Tokenizer {
       }
       for (const id of ids) tokens.push(id);
     }
-    // run.c merges over the whole buffer, BOS included (no piece ever concatenates with BOS's "\n<s>\n").
-    const out = this.merge(tokens);
-    if (opts.eos) out.push(LLAMA2C_EOS);
-    return out;
+    const merged = this.merge(tokens);
+    if (cacheable) {
+      if (this.wordCache.size >= WORD_CACHE_ENTRIES) this.wordCache.clear();
+      this.wordCache.set(word, merged);
+    }
+    return merged;
   }
 
   /**
