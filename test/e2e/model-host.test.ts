@@ -173,7 +173,10 @@ test('bad input gets INVALID_ARGUMENT or NOT_FOUND naming the field, and the ser
       { modelId, items: [{ context: [1, 9999], continuation: [5], documentIndex: -1 }], batchSize: 0, memory: undefined },
       10_000,
     ),
-    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /items\[0\]\.context\[1\] = 9999/.test(e.details),
+    (e: ServiceError) =>
+      e.code === status.INVALID_ARGUMENT &&
+      /items\[0\]\.context\[1\] must be a token id in \[0, 512\), got 9999/.test(e.details) &&
+      e.metadata.get('memorize-field')[0] === 'items[0].context',
   );
   await assert.rejects(
     callUnary(client, client.loadModel, { path: 'models/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000),

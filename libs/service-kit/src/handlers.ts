@@ -164,3 +164,22 @@ export function adaptService<D extends ServiceDefinitionLike>(
   }
   return adapted;
 }
+
+/**
+ * Handlers for operations that are not built yet: each checks its request with `validate[name]` first, so bad
+ * input answers INVALID_ARGUMENT (as it will once built) and good input UNIMPLEMENTED.
+ */
+export function validatedUnimplemented<D extends ServiceDefinitionLike>(
+  definition: D,
+  validate: { [K in keyof D]: (request: RequestOf<D[K]>) => unknown },
+): Implementation<D> {
+  const handlers: Record<string, (request: unknown) => Promise<never>> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const check = validate[name] as (request: unknown) => unknown;
+    handlers[name] = async (request) => {
+      check(request);
+      throw new GrpcStatusError(status.UNIMPLEMENTED, `${method.path} is not implemented yet`);
+    };
+  }
+  return handlers as unknown as Implementation<D>;
+}

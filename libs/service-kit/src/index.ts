@@ -1,7 +1,7 @@
 export { loadServiceConfig, loadRoot, memorizeHome, defaultPorts, type ServiceConfig, type ConfigOverrides, type RootKind } from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { toStatusError, GrpcStatusError, status, type StatusError } from './status.js';
-export { adaptService, type CallContext, type Implementation, type UnaryHandler, type StreamHandler } from './handlers.js';
+export { adaptService, validatedUnimplemented, type CallContext, type Implementation, type UnaryHandler, type StreamHandler } from './handlers.js';
 export { startService, type HostedService, type RunningService, type StartOptions } from './server.js';
 export { connect, callUnary, callStream, checkHealth, waitHealthy } from './client.js';
 export { runServiceMain } from './main.js';

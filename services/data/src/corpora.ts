@@ -5,6 +5,7 @@ import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, typ
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { data } from '@memorize/contracts';
+import { checkEvaluationSet } from '@memorize/validation';
 
 /** A corpus held by the data service: the library's corpus plus what it was built from. */
 export interface HeldCorpus {
@@ -65,9 +66,6 @@ export class CorpusStore {
     tokenizerFile: ClientFile | undefined,
   ): Promise<{ held: HeldCorpus; cached: boolean }> {
     const [claims, pages, assignments] = [files[0].path, files[1].path, request.assignmentPath ? files[2].path : undefined];
-    if (request.topN < 0) throw new InvalidArgumentError('top_n must be >= 1 (0 = every page with claims)', 'top_n');
-    if (request.poolPerPage < 0) throw new InvalidArgumentError('pool_per_page must be >= 1 (0 = default 5)', 'pool_per_page');
-    if (request.maxLength < 0 || request.maxLength === 1) throw new InvalidArgumentError('max_length must be >= 2 (0 = default 512)', 'max_length');
     const options: CorpusOptions = {
       topN: request.topN || undefined,
       seed: request.seed,
@@ -85,6 +83,8 @@ export class CorpusStore {
         const t0 = performance.now();
         const loaded = tokenizerFile ? await loadTokenizer(tokenizerFile.path) : undefined;
         const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer: loaded, tokenizerId: tokenizer.tokenizer });
+        // Refuse (before keeping it) a corpus whose few-shot pools leave no claim to evaluate.
+        checkEvaluationSet(corpus.pages.map((p) => p.pool.length + p.eval.length), corpus.options.poolPerPage ?? 5);
         const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000 };
         this.corpora.set(id, built);
         return built;

@@ -3,9 +3,11 @@ import { buildPrompt, derivedRandom, selectExamples, shuffled, type CorpusClaim,
 import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
+import { validators } from '@memorize/validation';
 import { CorpusStore, type HeldCorpus } from './corpora.js';
 
 export type Definition = typeof data.DataServiceService;
+const validate = validators.data;
 
 const labelToProto: Record<Label, common.Label> = {
   SUPPORTS: common.Label.LABEL_SUPPORTS,
@@ -38,11 +40,7 @@ function claimMessage(c: CorpusClaim, documentIndex: number, split: data.ClaimSp
 }
 
 /** Unset shots = 1 (the reference is 1-shot). */
-function shotsOf(shots: number | undefined): number {
-  const k = shots ?? 1;
-  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError('shots must be >= 0', 'shots');
-  return k;
-}
+const shotsOf = (shots: number | undefined): number => shots ?? 1;
 
 /** Library option names -> the request fields a caller sees. */
 const requestField: Record<string, string> = { topN: 'top_n', poolPerPage: 'pool_per_page', k: 'shots', maxLength: 'max_length', seed: 'seed' };
@@ -88,26 +86,28 @@ function* claimsOf(held: HeldCorpus, split: data.ClaimSplit): Generator<[CorpusP
   }
 }
 
-/** DataService handlers: translate requests and call libs/fever. */
+/** DataService handlers: validate the request (libs/validation), translate it and call libs/fever. */
 export function dataServiceHandlers(store: CorpusStore, logger: Logger): Implementation<Definition> {
   return {
     async loadCorpus(request) {
+      validate.loadCorpus(request);
       const { held, cached } = await inRequestTerms(() => store.load(request));
       if (!cached) logger.info({ corpusId: held.id, stats: corpusMessage(held).stats, seconds: held.buildSeconds }, 'corpus built');
       return { corpus: corpusMessage(held), cached, buildSeconds: cached ? 0 : held.buildSeconds };
     },
-    async listCorpora() {
+    async listCorpora(request) {
+      validate.listCorpora(request);
       return { corpora: store.list().map(corpusMessage) };
     },
     async getCorpus(request) {
+      validate.getCorpus(request);
       return { corpus: corpusMessage(store.get(request.corpusId)) };
     },
     async listDocuments(request) {
       const held = store.get(request.corpusId);
-      const size = request.pageSize === 0 ? 100 : request.pageSize;
-      if (size < 1 || size > 1000) throw new InvalidArgumentError('page_size must be in 1..1000', 'page_size');
+      validate.listDocuments(request, { documents: held.corpus.pages.length });
+      const size = request.pageSize || 100;
       const start = request.pageToken ? Number(request.pageToken) : 0;
-      if (!Number.isInteger(start) || start < 0) throw new InvalidArgumentError('page_token is not one this service issued', 'page_token');
       const pages = held.corpus.pages.slice(start, start + size);
       const next = start + size < held.corpus.pages.length ? String(start + size) : '';
       return {
@@ -122,6 +122,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       };
     },
     async getDocument(request) {
+      validate.getDocument(request);
       const held = store.get(request.corpusId);
       const page = request.pageId ? held.corpus.pages.find((p) => p.id === request.pageId) : held.corpus.pages[request.index];
       if (!page)
@@ -142,15 +143,16 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       };
     },
     async streamClaims(request, send) {
+      validate.streamClaims(request);
       const held = store.get(request.corpusId);
       const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_ALL : request.split;
       for (const [page, claim, claimSplit] of claimsOf(held, split)) await send({ claim: claimMessage(claim, page.rank, claimSplit) });
     },
     async streamEvaluationItems(request, send, ctx) {
+      validate.streamEvaluationItems(request);
       const held = store.get(request.corpusId);
       const shots = shotsOf(request.shots);
       const split = request.split === data.ClaimSplit.CLAIM_SPLIT_UNSPECIFIED ? data.ClaimSplit.CLAIM_SPLIT_EVAL : request.split;
-      if (request.limit < 0) throw new InvalidArgumentError('limit must be >= 0', 'limit');
       if (request.tokenize && !held.tokenizer)
         throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so prompts cannot be tokenized', 'tokenize');
       // Validate shots against every page before streaming, so a bad request fails before its first item.
@@ -169,6 +171,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       }
     },
     async getPrompt(request) {
+      validate.getPrompt(request);
       const held = store.get(request.corpusId);
       for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_ALL)) {
         if (claim.id === request.claimId)
@@ -177,13 +180,12 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       throw new NotFoundError(`claim ${request.claimId} is not in corpus ${held.id}`, 'claim_id');
     },
     async streamTrainingBatches(request, send, ctx) {
+      validate.streamTrainingBatches(request);
       const held = store.get(request.corpusId);
       const chunks = held.corpus.chunks;
       if (!chunks) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so it has no training rows', 'corpus_id');
       const batchSize = request.batchSize || 4;
       const epochs = request.epochs || 1;
-      if (batchSize < 1 || batchSize > 4096) throw new InvalidArgumentError('batch_size must be in 1..4096', 'batch_size');
-      if (epochs < 1 || epochs > 100_000) throw new InvalidArgumentError('epochs must be in 1..100000', 'epochs');
       const perEpoch = Math.ceil(chunks.length / batchSize);
       const totalSteps = perEpoch * epochs;
       if (request.startStep < 0 || request.startStep > totalSteps)
@@ -200,11 +202,11 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       }
     },
     async getShingleSets(request) {
+      validate.getShingleSets(request);
       const held = store.get(request.corpusId);
       const documents = held.corpus.documents;
       if (!documents) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path', 'corpus_id');
       const k = request.k || 2;
-      if (k < 1 || k > 16) throw new InvalidArgumentError('k must be in 1..16', 'k');
       const indices = request.documentIndices.length ? request.documentIndices : documents.map((_, i) => i);
       return {
         sets: indices.map((i) => {

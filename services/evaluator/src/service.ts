@@ -1,11 +1,12 @@
 import { evaluator, protoFiles, serviceNames } from '@memorize/contracts';
-import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
+import { validatedUnimplemented, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
+import { validators } from '@memorize/validation';
 
 export type Definition = typeof evaluator.EvaluatorService;
 
-/** The memorize.v1.Evaluator handlers: thin translations from requests to library calls. */
+/** The memorize.v1.Evaluator handlers: requests are validated (libs/validation); evaluations are not built yet. */
 export function evaluatorServiceHandlers(_logger: Logger): Implementation<Definition> {
-  return {};
+  return validatedUnimplemented(evaluator.EvaluatorService, validators.evaluator);
 }
 
 export function evaluatorService(logger: Logger): HostedService<Definition> {

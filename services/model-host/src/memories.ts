@@ -20,7 +20,7 @@ import {
 import type { LayerHook } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@memorize/errors';
-import { checkIds, type HeldModel, type ModelRegistry } from './models.js';
+import type { HeldModel, ModelRegistry } from './models.js';
 
 /** The hooks a request's memory selection adds to the forward pass (none = the pretrained model). */
 export interface MemoryBinding {
@@ -164,20 +164,10 @@ export class MemoryStore {
 
   create(request: modelHost.CreateMemoryRequest): HeldMemory {
     const model = this.models.get(request.modelId);
-    if (!request.memoryId) throw new InvalidArgumentError('memory_id is required', 'memory_id');
-    if (!namePattern.test(request.memoryId)) throw new InvalidArgumentError('memory_id must match [A-Za-z0-9._-]{1,128}', 'memory_id');
     if (this.memories.has(request.memoryId)) throw new AlreadyExistsError(`memory "${request.memoryId}" exists`, 'memory_id');
     const config = memoryConfigFromProto(request.config);
-    // Documents are addressed by their corpus index: they must be exactly 0..n-1.
+    // Documents are addressed by their corpus index, 0..n-1 once each (checked by the validator).
     const documents = [...request.documents].sort((a, b) => a.documentIndex - b.documentIndex);
-    documents.forEach((d, i) => {
-      if (d.documentIndex !== i)
-        throw new InvalidArgumentError(
-          `documents must carry the indices 0..${documents.length - 1} once each (missing or repeated ${i})`,
-          'documents',
-        );
-      checkIds(d.ids, model.model.config.vocabSize, `documents[${i}].ids`);
-    });
     const memory = createMemoryFor(
       model.model,
       config,
@@ -188,7 +178,6 @@ export class MemoryStore {
 
   async load(request: modelHost.LoadMemoryRequest): Promise<HeldMemory> {
     const model = this.models.get(request.modelId);
-    if (!request.path) throw new InvalidArgumentError('path is required', 'path');
     const root = this.memoryRoot;
     const path = resolveInRoot(root, request.path, 'path');
     checkRegularFile(path, 'path', { noFollow: true, shown: request.path });
@@ -207,7 +196,6 @@ export class MemoryStore {
    */
   async save(request: modelHost.SaveMemoryRequest): Promise<{ path: string; bytes: number }> {
     const held = this.get(request.memoryId);
-    if (!request.path) throw new InvalidArgumentError('path is required', 'path');
     const root = this.memoryRoot;
     mkdirSync(root, { recursive: true });
     const path = resolveInRoot(root, request.path, 'path');
@@ -258,22 +246,20 @@ export class MemoryStore {
   async trainStep(request: modelHost.TrainStepRequest): Promise<modelHost.TrainStepResponse> {
     const held = this.get(request.memoryId);
     const model = this.models.get(held.modelId);
-    if (request.rows.length === 0) throw new InvalidArgumentError('rows must not be empty', 'rows');
-    if (!(request.learningRate > 0) && !request.dryRun) throw new InvalidArgumentError('learning_rate must be > 0', 'learning_rate');
-    const rows = request.rows.map((row, i) => {
-      checkIds(row.ids, model.model.config.vocabSize, `rows[${i}].ids`, 2);
-      if (row.ids.length > model.model.config.maxSeqLen + 1) {
-        throw new InvalidArgumentError(`rows[${i}] has ${row.ids.length} tokens; the model takes ${model.model.config.maxSeqLen}`, `rows[${i}].ids`);
-      }
-      return { ids: row.ids, documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined };
-    });
-    if (request.anchorKlWeight < 0 || !Number.isFinite(request.anchorKlWeight))
-      throw new InvalidArgumentError('anchor_kl_weight must be >= 0', 'anchor_kl_weight');
+    // Rows, rates and anchor settings are checked by the validator against the model's context.
+    const rows = request.rows.map((row) => ({
+      ids: row.ids,
+      documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined,
+    }));
     if (request.anchorKlWeight > 0 && !held.anchors) {
       const count = request.anchorSamples || TRAINING_DEFAULTS.anchorSamples;
       const tokens = request.anchorSampleTokens || TRAINING_DEFAULTS.anchorTokens;
-      if (count > 4096 || tokens > model.model.config.maxSeqLen - 1) {
-        throw new InvalidArgumentError(`anchor_samples must be <= 4096 and anchor_sample_tokens < ${model.model.config.maxSeqLen}`, 'anchor_samples');
+      // The default sample length may not fit a short-context model.
+      if (tokens > model.model.config.maxSeqLen - 1) {
+        throw new InvalidArgumentError(
+          `anchor_sample_tokens (default ${TRAINING_DEFAULTS.anchorTokens}) must be below the model's context ${model.model.config.maxSeqLen}`,
+          'anchor_sample_tokens',
+        );
       }
       held.anchors = await sampleAnchorRows(model.model, { count, tokens, seed: held.memory.config.seed });
     }

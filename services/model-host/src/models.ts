@@ -1,4 +1,14 @@
-import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer, type TransformerModel } from '@memorize/lm';
+import {
+  checkTokenIds,
+  loadModel,
+  loadTokenizer,
+  resolveTokenizerPath,
+  type ConfigSource,
+  type ModelConfig,
+  type Tokenizer,
+  type TransformerModel,
+} from '@memorize/lm';
+import { checkModelConfigLimits, HF_CONFIG_FIELDS, LLAMA2C_CONFIG_FIELDS } from '@memorize/validation';
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
@@ -15,6 +25,14 @@ export interface HeldModel {
   shown: string;
   model: TransformerModel;
   tokenizer: Tokenizer;
+}
+
+/**
+ * Sane dimensions, and weights + RoPE tables within free memory, before the loader allocates anything:
+ * INVALID_ARGUMENT naming the config field (max_position_embeddings, seq_len) and the file, or RESOURCE_EXHAUSTED.
+ */
+export function checkConfig(config: ModelConfig, source: ConfigSource): void {
+  checkModelConfigLimits(config, { source: source.path, fields: source.format === 'hf' ? HF_CONFIG_FIELDS : LLAMA2C_CONFIG_FIELDS });
 }
 
 /** The base models loaded in this process, by id. Loading the same path twice returns the held model. */
@@ -37,11 +55,7 @@ export class ModelRegistry {
   private readonly loading = new Map<string, Promise<{ held: HeldModel; alreadyLoaded: boolean }>>();
 
   async load(request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
-    if (!request.path) throw new InvalidArgumentError('path is required (an HF folder or a llama2.c .bin)', 'path');
     const path = this.resolve(request.path, 'path').path;
-    if (request.modelId && !/^[A-Za-z0-9._-]{1,128}$/.test(request.modelId)) {
-      throw new InvalidArgumentError('model_id must match [A-Za-z0-9._-]{1,128}', 'model_id');
-    }
     for (const held of this.models.values()) {
       if (held.path === path && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
     }
@@ -57,7 +71,7 @@ export class ModelRegistry {
   private async loadNew(path: string, request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const root = this.modelRoot;
     const modelFile: ClientFile = { field: 'path', client: request.path, path };
-    const model = await inClientTerms(root, [modelFile], () => loadModel(path));
+    const model = await inClientTerms(root, [modelFile], () => loadModel(path, { checkConfig }));
     try {
       // An explicit tokenizer_path, or the one beside the model (which must be inside the root too).
       const tokenizerFile = request.tokenizerPath

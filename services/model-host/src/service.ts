@@ -3,72 +3,69 @@ import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memo
 import { padRows } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
-import { InvalidArgumentError } from '@memorize/errors';
+import { modelContext, validators, type ValidationContext } from '@memorize/validation';
 import { MemoryStore, type MemoryBinding } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 
 export type Definition = typeof modelHost.ModelHostService;
-
-const maxScoreItems = 4096;
-
-function positive(value: number, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === 0) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`${field} must be in 1..${max}`, field);
-  return value;
-}
+const validate = validators.modelHost;
 
 class StopGeneration extends Error {}
 
-/** ModelHost handlers: translate requests, validate ids, call libs/lm. */
+/** ModelHost handlers: validate the request (libs/validation, against the model's context), call libs/lm. */
 export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore): Implementation<Definition> {
+  /** The context of a loaded model (none when it is not loaded: the store then answers NOT_FOUND). */
+  const contextOf = (modelId: string): ValidationContext => {
+    const held = models.list().find((m) => m.id === modelId);
+    return held ? modelContext(held.model.config) : {};
+  };
+  const contextOfMemory = (memoryId: string): ValidationContext => {
+    const held = memories.list().find((m) => m.id === memoryId);
+    return held ? contextOf(held.modelId) : {};
+  };
   const resolveMemory = (held: HeldModel, selection: modelHost.MemorySelection | undefined): MemoryBinding => memories.binding(held, selection);
   // Unset or negative = no document: a document-wise memory then takes its mask from the row's own tokens.
   const docId = (index: number | undefined): number | undefined => (index !== undefined && index >= 0 ? index : undefined);
   return {
     async loadModel(request) {
+      validate.loadModel(request);
       const { held, alreadyLoaded } = await models.load(request);
       return { model: models.info(held), alreadyLoaded };
     },
-    async listModels() {
+    async listModels(request) {
+      validate.listModels(request);
       return { models: models.list().map((m) => models.info(m)) };
     },
     async getModelInfo(request) {
+      validate.getModelInfo(request);
       return { model: models.info(models.get(request.modelId)) };
     },
     async unloadModel(request) {
+      validate.unloadModel(request);
       models.get(request.modelId);
       const deletedMemories = memories.deleteForModel(request.modelId);
       models.unload(request.modelId);
       return { deletedMemories };
     },
     async tokenize(request) {
+      validate.tokenize(request);
       const held = models.get(request.modelId);
       return { rows: request.texts.map((text) => ({ ids: held.tokenizer.encode(text, { bos: request.addBos }), documentIndex: -1 })) };
     },
     async detokenize(request) {
       const held = models.get(request.modelId);
-      return {
-        texts: request.rows.map((row, i) => {
-          checkIds(row.ids, held.model.config.vocabSize, `rows[${i}].ids`, 0);
-          return held.tokenizer.decode(row.ids);
-        }),
-      };
+      validate.detokenize(request, modelContext(held.model.config));
+      return { texts: request.rows.map((row) => held.tokenizer.decode(row.ids)) };
     },
     async score(request) {
       const held = models.get(request.modelId);
-      if (request.items.length === 0) throw new InvalidArgumentError('items must not be empty', 'items');
-      if (request.items.length > maxScoreItems) throw new InvalidArgumentError(`at most ${maxScoreItems} items per request`, 'items');
-      const vocab = held.model.config.vocabSize;
-      request.items.forEach((item, i) => {
-        checkIds(item.context, vocab, `items[${i}].context`);
-        checkIds(item.continuation, vocab, `items[${i}].continuation`);
-      });
+      validate.score(request, modelContext(held.model.config));
       const binding = resolveMemory(held, request.memory);
       const results = await scoreContinuations(
         held.model,
         request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
         {
-          batchSize: positive(request.batchSize, 8, 'batch_size', 256),
+          batchSize: request.batchSize || 8,
           hooks: binding.hooks,
           docIds: request.items.map((i) => docId(i.documentIndex)),
         },
@@ -77,11 +74,11 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
     },
     async generate(request, send, ctx) {
       const held = models.get(request.modelId);
-      const maxNewTokens = positive(request.maxNewTokens, 64, 'max_new_tokens', 4096);
-      if (request.temperature < 0 || !Number.isFinite(request.temperature)) throw new InvalidArgumentError('temperature must be >= 0', 'temperature');
-      if (request.topP < 0 || request.topP > 1) throw new InvalidArgumentError('top_p must be in (0, 1]', 'top_p');
+      validate.generate(request, modelContext(held.model.config));
+      const maxNewTokens = request.maxNewTokens || 64;
       const prompt = request.promptIds.length > 0 ? request.promptIds : held.tokenizer.encode(request.prompt, { bos: true });
-      checkIds(prompt, held.model.config.vocabSize, request.promptIds.length > 0 ? 'prompt_ids' : 'prompt');
+      // prompt_ids are checked by the validator; a text prompt's ids exist only now.
+      if (request.promptIds.length === 0) checkIds(prompt, held.model.config.vocabSize, 'prompt');
       const binding = resolveMemory(held, request.memory);
       const decoder = new StreamDecoder(held.tokenizer, { prev: prompt[prompt.length - 1] });
       let text = '';
@@ -111,10 +108,9 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
     },
     async documentLoss(request) {
       const held = models.get(request.modelId);
-      if (request.rows.length === 0) throw new InvalidArgumentError('rows must not be empty', 'rows');
-      request.rows.forEach((row, i) => checkIds(row.ids, held.model.config.vocabSize, `rows[${i}].ids`, 2));
+      validate.documentLoss(request, modelContext(held.model.config));
       const binding = resolveMemory(held, request.memory);
-      const batchSize = positive(request.batchSize, 8, 'batch_size', 256);
+      const batchSize = request.batchSize || 8;
       const rowLoss: number[] = [];
       const rowTokens: number[] = [];
       for (let s = 0; s < request.rows.length; s += batchSize) {
@@ -132,27 +128,34 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       return { rowLoss, rowTokens, loss, tokens };
     },
     async createMemory(request) {
+      validate.createMemory(request, contextOf(request.modelId));
       return { memory: memories.info(memories.create(request)) };
     },
     async listMemories(request) {
+      validate.listMemories(request);
       return { memories: memories.list(request.modelId || undefined).map((m) => memories.info(m)) };
     },
     async getMemory(request) {
+      validate.getMemory(request);
       const held = memories.get(request.memoryId);
       const sets = request.includeEntrySets ? (held.memory.entrySets() ?? []) : [];
       return { memory: memories.info(held), entrySets: sets.map((s, i) => ({ documentIndex: i, entries: [...s] })) };
     },
     async deleteMemory(request) {
+      validate.deleteMemory(request);
       memories.delete(request.memoryId);
       return {};
     },
     async saveMemory(request) {
+      validate.saveMemory(request);
       return memories.save(request);
     },
     async loadMemory(request) {
+      validate.loadMemory(request);
       return { memory: memories.info(await memories.load(request)) };
     },
     async trainStep(request) {
+      validate.trainStep(request, contextOfMemory(request.memoryId));
       return memories.trainStep(request);
     },
   };

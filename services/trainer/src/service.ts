@@ -1,11 +1,12 @@
 import { trainer, protoFiles, serviceNames } from '@memorize/contracts';
-import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
+import { validatedUnimplemented, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
+import { validators } from '@memorize/validation';
 
 export type Definition = typeof trainer.TrainerService;
 
-/** The memorize.v1.Trainer handlers: thin translations from requests to library calls. */
+/** The memorize.v1.Trainer handlers: requests are validated (libs/validation); the runs themselves are not built yet. */
 export function trainerServiceHandlers(_logger: Logger): Implementation<Definition> {
-  return {};
+  return validatedUnimplemented(trainer.TrainerService, validators.trainer);
 }
 
 export function trainerService(logger: Logger): HostedService<Definition> {
