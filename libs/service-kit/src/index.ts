@@ -7,3 +7,5 @@ export { connect, callUnary, callStream, checkHealth, waitHealthy } from './clie
 export { runServiceMain } from './main.js';
 export { addReflection, healthServiceName, reflectionDefinition } from './reflection.js';
 export { healthFileDescriptor, healthProtoFile } from './health-descriptor.js';
+export { ByteBudgetCache, type ByteBudgetCacheOptions } from './byte-cache.js';
+export { defaultCacheBytes, loadCacheBudget, parseBytes, type CacheKind, type CacheOverrides } from './cache-config.js';

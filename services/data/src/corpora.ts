@@ -4,7 +4,9 @@ import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memo
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, type ClientFile } from '@memorize/files';
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { ByteBudgetCache, defaultCacheBytes } from '@memorize/service-kit';
 import type { data } from '@memorize/contracts';
+import { estimateBytes } from './estimate-bytes.js';
 import { checkEvaluationSet } from '@memorize/validation';
 
 /** A corpus held by the data service: the library's corpus plus what it was built from. */
@@ -14,6 +16,8 @@ export interface HeldCorpus {
   corpus: Corpus;
   tokenizer?: Tokenizer;
   buildSeconds: number;
+  /** Estimated bytes the corpus holds in memory (what counts against --corpus-cache-bytes). */
+  bytes: number;
 }
 
 /**
@@ -43,13 +47,30 @@ function tokenizerFiles(root: string, path: string): Record<string, string | und
   return { tokenizer: json, tokenizerConfig: beside('tokenizer_config.json'), specialTokens: beside('special_tokens_map.json') };
 }
 
-/** Corpora by content hash: the same files and options always give the same id, built once. */
+/**
+ * Corpora by content hash: the same files and options always give the same id, built once. The held corpora stay
+ * within a byte budget (--corpus-cache-bytes): a new corpus evicts the least recently used ones (every call naming
+ * a corpus counts as a use); an evicted id answers NOT_FOUND saying so, and LoadCorpus with the same request
+ * rebuilds it under the same id. Calls already streaming from an evicted corpus finish (they hold it).
+ */
 export class CorpusStore {
-  private readonly corpora = new Map<string, HeldCorpus>();
+  /** Budget of new stores, bytes; the data service's main sets it from --corpus-cache-bytes. */
+  static defaultBudgetBytes = defaultCacheBytes.corpusCacheBytes;
+  private readonly corpora: ByteBudgetCache<string, HeldCorpus>;
   private readonly building = new Map<string, Promise<HeldCorpus>>();
 
   /** `dataRoot`: every client path resolves inside it (--data-root). */
-  constructor(readonly dataRoot: string) {}
+  constructor(
+    readonly dataRoot: string,
+    budgetBytes = CorpusStore.defaultBudgetBytes,
+  ) {
+    this.corpora = new ByteBudgetCache({ budgetBytes, budgetName: '--corpus-cache-bytes', noun: 'corpus' });
+  }
+
+  /** Bytes held and the budget. */
+  get usage(): { usedBytes: number; budgetBytes: number; corpora: number } {
+    return { usedBytes: this.corpora.usedBytes, budgetBytes: this.corpora.budgetBytes, corpora: this.corpora.size };
+  }
 
   async load(request: data.LoadCorpusRequest): Promise<{ held: HeldCorpus; cached: boolean }> {
     const root = this.dataRoot;
@@ -68,7 +89,8 @@ export class CorpusStore {
     const [claims, pages, assignments] = [files[0].path, files[1].path, request.assignmentPath ? files[2].path : undefined];
     const options: CorpusOptions = {
       topN: request.topN || undefined,
-      seed: request.seed,
+      // uint64 on the wire (a bigint once decoded as such); seeds are taken modulo 2^32.
+      seed: Number(BigInt.asUintN(32, BigInt(request.seed))),
       poolPerPage: request.poolPerPage || undefined,
       mode: request.strict ? 'strict' : 'lenient',
       maxLength: request.maxLength || 512,
@@ -84,9 +106,15 @@ export class CorpusStore {
         const loaded = tokenizerFile ? await loadTokenizer(tokenizerFile.path) : undefined;
         const corpus = await buildCorpus({ claims, pages, assignments }, { ...options, tokenizer: loaded, tokenizerId: tokenizer.tokenizer });
         // Refuse (before keeping it) a corpus whose few-shot pools leave no claim to evaluate.
-        checkEvaluationSet(corpus.pages.map((p) => p.pool.length + p.eval.length), corpus.options.poolPerPage ?? 5);
-        const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000 };
-        this.corpora.set(id, built);
+        checkEvaluationSet(
+          corpus.pages.map((p) => p.pool.length + p.eval.length),
+          corpus.options.poolPerPage ?? 5,
+        );
+        const bytes = estimateBytes(corpus) + (loaded ? estimateBytes(loaded) : 0);
+        const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000, bytes };
+        // RESOURCE_EXHAUSTED when the corpus alone is larger than the budget; else the least recently used go.
+        this.corpora.reserve(bytes);
+        this.corpora.set(id, built, bytes);
         return built;
       })().finally(() => this.building.delete(id));
       this.building.set(id, pending);
@@ -97,11 +125,17 @@ export class CorpusStore {
   get(id: string): HeldCorpus {
     if (!id) throw new InvalidArgumentError('corpus_id is required', 'corpus_id');
     const held = this.corpora.get(id);
-    if (!held) throw new NotFoundError(`no corpus "${id}" (LoadCorpus first)`, 'corpus_id');
-    return held;
+    if (held) return held;
+    if (this.corpora.wasEvicted(id)) {
+      throw new NotFoundError(
+        `corpus "${id}" was evicted from the cache (--corpus-cache-bytes ${this.corpora.budgetBytes}); LoadCorpus with the same request rebuilds it`,
+        'corpus_id',
+      );
+    }
+    throw new NotFoundError(`no corpus "${id}" (LoadCorpus first)`, 'corpus_id');
   }
 
   list(): HeldCorpus[] {
-    return [...this.corpora.values()];
+    return this.corpora.values();
   }
 }
