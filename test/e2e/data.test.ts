@@ -119,7 +119,7 @@ test('evaluation items carry the reference prompt, gold label, page and example 
 
 test('training batches cover every chunk once per epoch, seeded, and resume at a step', async () => {
   const batches = await collect(
-    callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: 0 }, 60_000),
+    callStream(client, client.streamTrainingBatches, { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7n, startStep: 0 }, 60_000),
   );
   const perEpoch = Math.ceil(corpus.stats!.chunks / 4);
   assert.equal(batches.length, 2 * perEpoch);
@@ -137,7 +137,7 @@ test('training batches cover every chunk once per epoch, seeded, and resume at a
     callStream(
       client,
       client.streamTrainingBatches,
-      { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7, startStep: perEpoch + 3 },
+      { corpusId: corpus.corpusId, batchSize: 4, epochs: 2, seed: 7n, startStep: perEpoch + 3 },
       60_000,
     ),
   );
@@ -156,7 +156,7 @@ test('shingle sets are the sorted distinct hashes simset memories use', async ()
     for (let i = 1; i < s.shingles.length; i++) assert.ok(s.shingles[i] > s.shingles[i - 1]);
     // Independently: the document's text, tokenized as the corpus does it, hashed by libs/memory.
     const doc = await callUnary(client, client.getDocument, { corpusId: corpus.corpusId, index: s.documentIndex, pageId: '' }, 5_000);
-    assert.deepEqual(s.shingles, [...shingleSetHashes(tok.encode(doc.text, { bos: true }), 2)]);
+    assert.deepEqual(s.shingles, [...shingleSetHashes(tok.encode(doc.text, { bos: true }), 2)].map(BigInt));
   }
 });
 
@@ -178,7 +178,7 @@ test('bad input is refused with the field named; nothing breaks', async () => {
     (e: ServiceError) => e.code === status.NOT_FOUND && /corpus_id/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: 1, shots: 1 }, 5_000),
+    callUnary(client, client.getPrompt, { corpusId: corpus.corpusId, claimId: 1n, shots: 1 }, 5_000),
     (e: ServiceError) => e.code === status.NOT_FOUND && /claim_id/.test(e.details),
   );
   await assert.rejects(
@@ -195,7 +195,7 @@ test('bad input is refused with the field named; nothing breaks', async () => {
       callStream(
         client,
         client.streamTrainingBatches,
-        { corpusId: untokenized.corpus!.corpusId, batchSize: 4, epochs: 1, seed: 0, startStep: 0 },
+        { corpusId: untokenized.corpus!.corpusId, batchSize: 4, epochs: 1, seed: 0n, startStep: 0 },
         10_000,
       ),
     ),

@@ -53,7 +53,7 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
     modelHost.CreateMemoryRequest.fromPartial({
       modelId: 'bin',
       memoryId: 'simset',
-      config: { kind: common.MemoryKind.MEMORY_KIND_SIMSET, layer: 3, entries: 32, shingleK: 2, seed: 1 },
+      config: { kind: common.MemoryKind.MEMORY_KIND_SIMSET, layer: 3, entries: 32, shingleK: 2, seed: 1n },
       documents,
     }),
     30_000,
@@ -70,7 +70,7 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
       modelHost.TrainStepRequest.fromPartial({ memoryId: 'simset', rows: rows(), learningRate: 1e-2 }),
       30_000,
     );
-    assert.equal(r.step, step + 1);
+    assert.equal(r.step, BigInt(step + 1));
     assert.ok(Number.isFinite(r.gradNorm) && r.gradNorm > 0);
     last = r.loss;
   }
@@ -78,7 +78,7 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
   assert.ok(trained < base * 0.8, `trained ${trained} vs base ${base} (last step loss ${last})`);
   const path = join(dir, 'simset.safetensors');
   const saved = await callUnary(client, client.saveMemory, { memoryId: 'simset', path, includeOptimizer: true, overwrite: false }, 30_000);
-  assert.equal(saved.bytes, statSync(path).size);
+  assert.equal(saved.bytes, BigInt(statSync(path).size));
   assert.ok(statSync(`${path}.optim.safetensors`).size > 0);
   const loaded = await callUnary(client, client.loadMemory, { modelId: 'bin', path, memoryId: 'simset-copy', replace: false }, 30_000);
   assert.equal(loaded.memory!.documents, 3);
@@ -124,7 +124,7 @@ test('TrainStep with the anchor term trains an unstructured memory against KL to
     modelHost.CreateMemoryRequest.fromPartial({
       modelId: 'bin',
       memoryId: 'anchored',
-      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3, entries: 32, layerNorm: false, gateInit: 0, upBiasInit: -1.5, seed: 2 },
+      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 3, entries: 32, layerNorm: false, gateInit: 0, upBiasInit: -1.5, seed: 2n },
     }),
     30_000,
   );
@@ -143,7 +143,7 @@ test('TrainStep with the anchor term trains an unstructured memory against KL to
       60_000,
     );
   const first = await step(4);
-  assert.equal(first.step, 1);
+  assert.equal(first.step, 1n);
   // The gate starts at 0, so the memory is silent: no anchor KL yet, the loss is the LM loss.
   assert.ok(Math.abs(first.loss - first.lmLoss) < 1e-6);
   let last = first;

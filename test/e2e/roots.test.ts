@@ -55,7 +55,7 @@ before(async () => {
     modelHost.CreateMemoryRequest.fromPartial({
       modelId: 'm',
       memoryId: 'mem',
-      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 2, entries: 8, seed: 1 },
+      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 2, entries: 8, seed: 1n },
     }),
     30_000,
   );

@@ -3,13 +3,13 @@
 // UNIMPLEMENTED — each service a separate process with its roots in temp folders, driven over real gRPC.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
-import { data, evaluator, modelHost, trainer } from '@memorize/contracts';
-import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { feverFiles, startServiceProcess, storiesHf, type ServiceProcess } from '@memorize/testing';
+import { common, data, evaluator, modelHost, serviceNames, trainer } from '@memorize/contracts';
+import { callStream, callUnary, checkHealth, connect, status } from '@memorize/service-kit';
+import { feverFiles, pythonReflect, startServiceProcess, storiesBin, storiesHf, storiesTok, type ServiceProcess } from '@memorize/testing';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'memorize-validation-')));
 const modelRoot = join(base, 'models');
@@ -34,6 +34,8 @@ const field = (e: ServiceError): string | undefined => e.metadata.get('memorize-
 
 before(async () => {
   for (const dir of [modelRoot, dataRoot]) mkdirSync(dir, { recursive: true });
+  copyFileSync(storiesBin, join(modelRoot, 'stories260K.bin'));
+  copyFileSync(storiesTok, join(modelRoot, 'tok512.bin'));
   // One page with three claims: the default pool of 5 per page leaves nothing to evaluate.
   const page = readFileSync(feverFiles.pages, 'utf8')
     .split('\n')
@@ -132,4 +134,87 @@ test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT nam
     t.close();
     e.close();
   }
+});
+
+const U64_MAX = (1n << 64n) - 1n;
+const U32_MAX = (1n << 32n) - 1n;
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const m of stream) out.push(m);
+  return out;
+}
+
+test('64-bit fields: a seed of 2^64-1 is taken modulo 2^32 and a claim id of 2^53+1 is answered exactly (grpc-js and the Python client)', async () => {
+  const request = data.LoadCorpusRequest.fromPartial({
+    claimsPath: 'claims.jsonl',
+    pagesPath: 'pages.jsonl',
+    assignmentPath: 'assignment.jsonl',
+    poolPerPage: 1,
+  });
+  const small = await callUnary(dataClient, dataClient.loadCorpus, { ...request, seed: U32_MAX }, 30_000);
+  const big = await callUnary(dataClient, dataClient.loadCorpus, { ...request, seed: U64_MAX }, 30_000);
+  assert.equal(big.corpus!.corpusId, small.corpus!.corpusId, 'seed 2^64-1 is the corpus of seed 2^32-1');
+  assert.equal(big.cached, true);
+  const corpusId = big.corpus!.corpusId;
+  await assert.rejects(
+    callUnary(dataClient, dataClient.getPrompt, { corpusId, claimId: (1n << 53n) + 1n, shots: 1 }, 5_000),
+    (e: ServiceError) => e.code === status.NOT_FOUND && /claim 9007199254740993 is not in corpus/.test(e.details),
+  );
+  const claims = await collect(callStream(dataClient, dataClient.streamClaims, { corpusId, split: 0 }, 5_000));
+  assert.deepEqual(claims.map((c) => c.claim!.id).sort(), [1n, 2n, 3n]);
+
+  // The independent client sends the 64-bit values as JSON strings, encoded by Python's protobuf.
+  const loaded = pythonReflect(dataService.address, {
+    method: `${serviceNames.data}/LoadCorpus`,
+    body: { claims_path: 'claims.jsonl', pages_path: 'pages.jsonl', assignment_path: 'assignment.jsonl', pool_per_page: 1, seed: String(U64_MAX) },
+  });
+  assert.equal(loaded.call?.code, 'OK');
+  assert.equal((loaded.call?.response as { corpus: { corpusId: string } }).corpus.corpusId, corpusId);
+  const prompt = pythonReflect(dataService.address, {
+    method: `${serviceNames.data}/GetPrompt`,
+    body: { corpus_id: corpusId, claim_id: String((1n << 53n) + 1n) },
+  });
+  assert.equal(prompt.call?.code, 'NOT_FOUND');
+  assert.match(prompt.call?.details ?? '', /claim 9007199254740993 /);
+  const negative = pythonReflect(dataService.address, { method: `${serviceNames.data}/GetPrompt`, body: { corpus_id: corpusId, claim_id: '-1' } });
+  assert.equal(negative.call?.code, 'INVALID_ARGUMENT');
+  assert.match(negative.call?.details ?? '', /claim_id must be an integer in 0\.\.2\^63-1, got -1/);
+
+  // ModelHost: Generate and CreateMemory take 2^64-1 as 2^32-1.
+  await callUnary(client, client.loadModel, { path: 'stories260K.bin', tokenizerPath: 'tok512.bin', modelId: 'stories' }, 60_000);
+  const sample = async (seed: bigint): Promise<number[]> => {
+    const msgs = await collect(
+      callStream(
+        client,
+        client.generate,
+        modelHost.GenerateRequest.fromPartial({ modelId: 'stories', prompt: 'Once upon a time', maxNewTokens: 12, temperature: 1, seed }),
+        30_000,
+      ),
+    );
+    return msgs.map((m) => m.id);
+  };
+  assert.deepEqual(await sample(U64_MAX), await sample(U32_MAX));
+  const memory = await callUnary(
+    client,
+    client.createMemory,
+    modelHost.CreateMemoryRequest.fromPartial({
+      modelId: 'stories',
+      memoryId: 'big-seed',
+      config: { kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 2, entries: 8, seed: U64_MAX },
+    }),
+    30_000,
+  );
+  assert.equal(memory.memory!.config!.seed, U32_MAX);
+  const viaPython = pythonReflect(host.address, {
+    method: `${serviceNames.modelHost}/Generate`,
+    body: { model_id: 'stories', prompt: 'Once upon a time', max_new_tokens: 12, temperature: 1, seed: String(U64_MAX) },
+  });
+  assert.equal(viaPython.call?.code, 'OK');
+  assert.deepEqual(
+    (viaPython.call?.responses as { id?: number }[]).map((r) => r.id ?? 0),
+    await sample(U32_MAX),
+  );
+  assert.equal(await checkHealth(host.address), 'SERVING');
+  assert.equal(await checkHealth(dataService.address), 'SERVING');
 });

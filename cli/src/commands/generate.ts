@@ -6,6 +6,7 @@
 import { initBackend } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { generate, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer } from '@memorize/lm';
+import { checkConfig } from '@memorize/model-host';
 
 export interface GenerateCommandOptions {
   /** HF folder or llama2.c .bin. */
@@ -44,7 +45,8 @@ export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.Writ
   if (!(opts.topP > 0 && opts.topP <= 1)) throw new InvalidArgumentError('--top-p must be in (0, 1]', '--top-p');
   const backend = await initBackend({ logger: log, gradients: false });
   const t0 = performance.now();
-  const model = loadModel(opts.model);
+  // Size limits and free memory checked before anything is allocated (as model-host does).
+  const model = loadModel(opts.model, { checkConfig });
   const tokenizer = await loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize });
   log(
     `model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`,

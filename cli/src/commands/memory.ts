@@ -5,6 +5,7 @@
 import { SafetensorsReader, initBackend, tf } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { checkTokenIds, loadModel, loadTokenizer, resolveTokenizerPath } from '@memorize/lm';
+import { checkConfig } from '@memorize/model-host';
 import {
   DocKeyMasker,
   baseInfo,
@@ -44,7 +45,7 @@ export async function runMemoryImport(opts: MemoryImportOptions, out: NodeJS.Wri
   if (!Number.isInteger(opts.layer) || opts.layer < 0) throw new InvalidArgumentError('--layer must be a non-negative integer', 'layer');
   if (opts.gelu !== undefined && opts.gelu !== 'erf' && opts.gelu !== 'tanh') throw new InvalidArgumentError('--gelu must be erf or tanh', 'gelu');
   await initBackend({ logger: log });
-  const model = opts.model ? loadModel(opts.model) : undefined;
+  const model = opts.model ? loadModel(opts.model, { checkConfig }) : undefined;
   try {
     const memory = importPytorchMemory(opts.weights, { layer: opts.layer, gelu: opts.gelu, base: model ? baseInfo(model) : undefined });
     try {
@@ -121,7 +122,7 @@ export async function computeMemoryLoss(opts: MemoryLossOptions): Promise<Memory
     );
   }
   await initBackend({ logger: log });
-  const model = loadModel(opts.model);
+  const model = loadModel(opts.model, { checkConfig });
   try {
     const memory = loadMemory(opts.memory, baseInfo(model));
     try {

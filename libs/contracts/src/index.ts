@@ -26,3 +26,11 @@ export const serviceNames = {
   trainer: 'memorize.v1.Trainer',
   evaluator: 'memorize.v1.Evaluator',
 } as const;
+
+/**
+ * A uint64 seed as the services use it: taken modulo 2^32, as the contract says (a seed below 2^32 is used
+ * unchanged). 64-bit fields decode as bigint (ts-proto forceLong=bigint), so no value fails deserialisation.
+ */
+export function seed32(seed: bigint): number {
+  return Number(BigInt.asUintN(32, seed));
+}

@@ -134,26 +134,26 @@ export function zeroCounts(): LabelCounts {
 export function resolveOptions(options: CorpusOptions, sources?: Pick<CorpusSources, 'assignments'>): ResolvedCorpusOptions {
   const { topN, poolPerPage, poolFraction } = options;
   if (topN !== undefined && (!Number.isInteger(topN) || topN < 1)) {
-    throw new InvalidArgumentError(`topN must be a positive integer (got ${topN})`, 'topN');
+    throw new InvalidArgumentError(`top_n must be a positive integer (got ${topN})`, 'top_n');
   }
   if (poolPerPage !== undefined && poolFraction !== undefined) {
-    throw new InvalidArgumentError('give poolPerPage or poolFraction, not both', 'poolFraction');
+    throw new InvalidArgumentError('give pool_per_page or pool_fraction, not both', 'pool_fraction');
   }
   if (poolPerPage !== undefined && (!Number.isInteger(poolPerPage) || poolPerPage < 1)) {
-    throw new InvalidArgumentError(`poolPerPage must be a positive integer (got ${poolPerPage})`, 'poolPerPage');
+    throw new InvalidArgumentError(`pool_per_page must be a positive integer (got ${poolPerPage})`, 'pool_per_page');
   }
   if (poolFraction !== undefined && !(poolFraction > 0 && poolFraction < 1)) {
-    throw new InvalidArgumentError(`poolFraction must be in (0, 1) (got ${poolFraction})`, 'poolFraction');
+    throw new InvalidArgumentError(`pool_fraction must be in (0, 1) (got ${poolFraction})`, 'pool_fraction');
   }
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new InvalidArgumentError(`seed must be an integer (got ${seed})`, 'seed');
   const maxLength = options.maxLength ?? 512;
   if (!Number.isInteger(maxLength) || maxLength < 1) {
-    throw new InvalidArgumentError(`maxLength must be a positive integer (got ${maxLength})`, 'maxLength');
+    throw new InvalidArgumentError(`max_length must be a positive integer (got ${maxLength})`, 'max_length');
   }
   const neiRule = options.neiRule ?? (sources?.assignments ? 'sidecar' : 'title-prefix');
   if (neiRule === 'sidecar' && sources && !sources.assignments) {
-    throw new InvalidArgumentError("neiRule 'sidecar' needs an assignments file", 'assignments');
+    throw new InvalidArgumentError("nei_rule 'sidecar' needs an assignments file", 'assignments');
   }
   return {
     topN: topN ?? null,
@@ -276,7 +276,7 @@ export function assembleCorpus(
     throw new InvalidArgumentError(`empty corpus: no claim could be attributed to a page of ${pagesField}`, pagesField);
   }
   if (opts.topN !== null && opts.topN > ranked.length) {
-    throw new InvalidArgumentError(`topN ${opts.topN} is larger than the ${ranked.length} pages that have claims`, 'topN');
+    throw new InvalidArgumentError(`top_n ${opts.topN} is larger than the ${ranked.length} pages that have claims`, 'top_n');
   }
   const top = opts.topN === null ? ranked : ranked.slice(0, opts.topN);
 

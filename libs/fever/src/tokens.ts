@@ -38,9 +38,9 @@ export function tokenizeDocuments(docs: readonly DocumentText[], tokenizer: Text
  */
 export function chunkDocuments(docs: readonly TokenizedDocument[], maxLength: number): Chunk[] {
   if (!Number.isInteger(maxLength) || maxLength < 1) {
-    throw new InvalidArgumentError(`maxLength must be a positive integer (got ${maxLength})`, 'maxLength');
+    throw new InvalidArgumentError(`max_length must be a positive integer (got ${maxLength})`, 'max_length');
   }
-  if (maxLength < 2) throw new InvalidArgumentError(`maxLength must be at least 2 (a row needs a target), got ${maxLength}`, 'maxLength');
+  if (maxLength < 2) throw new InvalidArgumentError(`max_length must be at least 2 (a row needs a target), got ${maxLength}`, 'max_length');
   const out: Chunk[] = [];
   for (const doc of docs) {
     if (doc.tokens.length < 2) continue;

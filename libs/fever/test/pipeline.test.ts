@@ -169,7 +169,7 @@ test('tokenizer: stats.tokens and chunks of BOS + tokens with max length and doc
 test('bad input: topN too large, bad options, missing files, empty corpus', async () => {
   await assert.rejects(buildCorpus(SHARED, { topN: 301 }), (err: unknown) => {
     assert.ok(err instanceof InvalidArgumentError);
-    assert.equal(err.field, 'topN');
+    assert.equal(err.field, 'top_n');
     assert.match(err.message, /300 pages/);
     return true;
   });

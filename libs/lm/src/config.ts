@@ -36,19 +36,58 @@ export interface ModelConfig {
   eosId: number;
 }
 
-export function validateConfig(c: ModelConfig, source = 'config'): ModelConfig {
+/** How a configuration file names each field (config.json keys, llama2.c header fields), for error messages. */
+export type ConfigFieldNames = Partial<Record<keyof ModelConfig, string>>;
+
+/** The HF config.json keys of the fields validateConfig checks. */
+export const HF_CONFIG_FIELDS: ConfigFieldNames = {
+  dim: 'hidden_size',
+  nLayers: 'num_hidden_layers',
+  nHeads: 'num_attention_heads',
+  nKvHeads: 'num_key_value_heads',
+  headDim: 'head_dim',
+  hiddenDim: 'intermediate_size',
+  vocabSize: 'vocab_size',
+  maxSeqLen: 'max_position_embeddings',
+  rotaryDim: 'rotary_pct',
+};
+
+/** The llama2.c header's field names (run.c's Config). */
+export const LLAMA2C_HEADER_FIELDS: ConfigFieldNames = {
+  dim: 'dim',
+  nLayers: 'n_layers',
+  nHeads: 'n_heads',
+  nKvHeads: 'n_kv_heads',
+  headDim: 'dim',
+  hiddenDim: 'hidden_dim',
+  vocabSize: 'vocab_size',
+  maxSeqLen: 'seq_len',
+};
+
+/**
+ * Structural checks of a configuration; errors name the field as the file names it (`names`, e.g.
+ * HF_CONFIG_FIELDS) so a client sees `max_position_embeddings`, not an internal name.
+ */
+export function validateConfig(c: ModelConfig, source = 'config', names: ConfigFieldNames = {}): ModelConfig {
+  const name = (k: keyof ModelConfig): string => names[k] ?? k;
   const positive: (keyof ModelConfig)[] = ['dim', 'nLayers', 'nHeads', 'nKvHeads', 'headDim', 'hiddenDim', 'vocabSize', 'maxSeqLen'];
   for (const k of positive) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new InvalidArgumentError(`${source}: ${k} must be a positive integer, got ${String(v)}`, k);
+      throw new InvalidArgumentError(`${source}: ${name(k)} must be a positive integer, got ${String(v)}`, name(k));
     }
   }
   if (c.nHeads % c.nKvHeads !== 0) {
-    throw new InvalidArgumentError(`${source}: nHeads ${c.nHeads} is not a multiple of nKvHeads ${c.nKvHeads}`, 'nKvHeads');
+    throw new InvalidArgumentError(
+      `${source}: ${name('nHeads')} ${c.nHeads} is not a multiple of ${name('nKvHeads')} ${c.nKvHeads}`,
+      name('nKvHeads'),
+    );
   }
   if (c.rotaryDim % 2 !== 0 || c.rotaryDim > c.headDim || c.rotaryDim < 0) {
-    throw new InvalidArgumentError(`${source}: rotaryDim ${c.rotaryDim} must be even and at most headDim ${c.headDim}`, 'rotaryDim');
+    throw new InvalidArgumentError(
+      `${source}: rotary dimension ${c.rotaryDim} must be even and at most the head dimension ${c.headDim}`,
+      name('rotaryDim'),
+    );
   }
   return c;
 }

@@ -96,15 +96,15 @@ test('server streaming delivers every message; a client deadline aborts the hand
         );
         return;
       }
-      for (let i = 0; i < 50; i++) await send({ claim: { id: i, text: `claim ${i}`, label: 1, documentIndex: 0, split: 0 } });
+      for (let i = 0; i < 50; i++) await send({ claim: { id: BigInt(i), text: `claim ${i}`, label: 1, documentIndex: 0, split: 0 } });
     },
   });
   try {
-    const ids: number[] = [];
+    const ids: bigint[] = [];
     for await (const message of callStream(client, client.streamClaims, { corpusId: 'c', split: 0 }, 5_000)) ids.push(message.claim!.id);
     assert.deepEqual(
       ids,
-      Array.from({ length: 50 }, (_, i) => i),
+      Array.from({ length: 50 }, (_, i) => BigInt(i)),
     );
     await assert.rejects(
       (async () => {

@@ -1,4 +1,4 @@
-import { data, protoFiles, serviceNames, common } from '@memorize/contracts';
+import { data, protoFiles, seed32, serviceNames, common } from '@memorize/contracts';
 import { buildPrompt, derivedRandom, selectExamples, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
 import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
@@ -27,7 +27,7 @@ function corpusMessage(held: HeldCorpus): data.Corpus {
       notEnoughInfo: s.claims['NOT ENOUGH INFO'],
       pool: s.pool,
       eval: s.eval,
-      tokens: s.tokens ?? 0,
+      tokens: BigInt(s.tokens ?? 0),
       chunks: s.chunks ?? 0,
       skippedLines: s.malformed.count,
       claimsWithoutPage: s.missingPage.count,
@@ -36,7 +36,7 @@ function corpusMessage(held: HeldCorpus): data.Corpus {
 }
 
 function claimMessage(c: CorpusClaim, documentIndex: number, split: data.ClaimSplit): data.Claim {
-  return { id: c.id, text: c.claim, label: labelToProto[c.label], documentIndex, split };
+  return { id: BigInt(c.id), text: c.claim, label: labelToProto[c.label], documentIndex, split };
 }
 
 /** Unset shots = 1 (the reference is 1-shot). */
@@ -73,7 +73,7 @@ function evaluationItem(
     claim: claimMessage(claim, page.rank, split),
     prompt,
     promptIds: tokenize ? held.tokenizer!.encode(prompt, { bos: true }) : [],
-    exampleIds: examples.map((e) => e.id),
+    exampleIds: examples.map((e) => BigInt(e.id)),
   };
 }
 
@@ -174,7 +174,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       validate.getPrompt(request);
       const held = store.get(request.corpusId);
       for (const [page, claim, split] of claimsOf(held, data.ClaimSplit.CLAIM_SPLIT_ALL)) {
-        if (claim.id === request.claimId)
+        if (Number.isSafeInteger(claim.id) && BigInt(claim.id) === request.claimId)
           return { item: await inRequestTerms(() => evaluationItem(held, page, claim, split, shotsOf(request.shots), false)) };
       }
       throw new NotFoundError(`claim ${request.claimId} is not in corpus ${held.id}`, 'claim_id');
@@ -191,7 +191,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       if (request.startStep < 0 || request.startStep > totalSteps)
         throw new InvalidArgumentError(`start_step must be in 0..${totalSteps}`, 'start_step');
       for (let epoch = Math.floor(request.startStep / perEpoch); epoch < epochs; epoch++) {
-        const order = shuffled(chunks, derivedRandom(request.seed, 'batches', epoch));
+        const order = shuffled(chunks, derivedRandom(seed32(request.seed), 'batches', epoch));
         for (let b = 0; b < perEpoch; b++) {
           const step = epoch * perEpoch + b;
           if (step < request.startStep) continue;
@@ -212,7 +212,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
         sets: indices.map((i) => {
           const doc = documents[i];
           if (!doc) throw new NotFoundError(`no document ${i}`, 'document_indices');
-          return { documentIndex: i, shingles: [...shingleSetHashes(doc.tokens, k)] };
+          return { documentIndex: i, shingles: [...shingleSetHashes(doc.tokens, k)].map(BigInt) };
         }),
       };
     },

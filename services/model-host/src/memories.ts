@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { common, type modelHost } from '@memorize/contracts';
+import { common, seed32, type modelHost } from '@memorize/contracts';
 import { checkOverwrite, checkRegularFile, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
 import {
   baseInfo,
@@ -71,7 +71,7 @@ export function memoryConfigFromProto(c: common.MemoryConfig | undefined): Memor
   if (c.mode) config.mode = pick(c.mode, { 1: 'dim', 2: 'token' } as Record<number, 'dim' | 'token'>, 'dim', 'config.mode');
   if (c.shingleK) config.shingleK = c.shingleK;
   if (c.alpha !== undefined) config.alpha = c.alpha;
-  if (c.seed) config.seed = c.seed;
+  if (c.seed) config.seed = seed32(c.seed);
   if (c.layerNorm !== undefined) config.layerNorm = c.layerNorm;
   if (c.gate !== undefined) config.gate = c.gate;
   if (c.gelu) config.gelu = pick(c.gelu, { 1: 'erf', 2: 'tanh' } as Record<number, 'erf' | 'tanh'>, 'erf', 'config.gelu');
@@ -109,7 +109,7 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
     mode: c.mode === 'token' ? common.MaskMode.MASK_MODE_TOKEN : common.MaskMode.MASK_MODE_DIM,
     shingleK: c.shingleK,
     alpha: c.alpha,
-    seed: c.seed,
+    seed: BigInt(c.seed),
     layerNorm: c.layerNorm,
     gate: c.gate,
     gelu: c.gelu === 'tanh' ? common.Gelu.GELU_TANH : common.Gelu.GELU_ERF,
@@ -194,7 +194,7 @@ export class MemoryStore {
    * Writes a memory (and its optimizer state) inside the memory root, atomically. An existing file is
    * ALREADY_EXISTS unless `overwrite` is set, and even then only a memory file (optimizer-state file) is replaced.
    */
-  async save(request: modelHost.SaveMemoryRequest): Promise<{ path: string; bytes: number }> {
+  async save(request: modelHost.SaveMemoryRequest): Promise<modelHost.SaveMemoryResponse> {
     const held = this.get(request.memoryId);
     const root = this.memoryRoot;
     mkdirSync(root, { recursive: true });
@@ -216,7 +216,7 @@ export class MemoryStore {
       saveMemory(path, held.memory);
       if (request.includeOptimizer) held.trainer!.saveState(optim);
     });
-    return { path: shownInRoot(root, path), bytes: statSync(path).size };
+    return { path: shownInRoot(root, path), bytes: BigInt(statSync(path).size) };
   }
 
   delete(id: string): void {
@@ -288,10 +288,10 @@ export class MemoryStore {
     }
     if (request.dryRun) {
       const loss = tf.tidy(() => lmLoss(model.model, rows, held.memory).loss.dataSync()[0]);
-      return { loss, lmLoss: loss, gradNorm: 0, step: held.trainer.steps, tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
+      return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer.steps), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
     }
     const r = held.trainer.step(rows, request.learningRate);
-    return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: r.step, tokens: r.tokens };
+    return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: BigInt(r.step), tokens: r.tokens };
   }
 
   info(held: HeldMemory): modelHost.MemoryInfo {
@@ -301,8 +301,8 @@ export class MemoryStore {
       modelId: held.modelId,
       config: memoryConfigToProto(held.memory),
       documents: held.memory.documents.length,
-      parameters: held.memory.parameterCount,
-      steps: held.trainer?.steps ?? 0,
+      parameters: BigInt(held.memory.parameterCount),
+      steps: BigInt(held.trainer?.steps ?? 0),
       meanSetSize: sets && sets.length ? sets.reduce((a, s) => a + s.length, 0) / sets.length : held.memory.config.entries,
       baseFingerprint: held.memory.baseFingerprint ?? '',
     };

@@ -130,7 +130,7 @@ export class ModelRegistry {
       kvHeads: c.nKvHeads,
       maxLength: c.maxSeqLen,
       fingerprint: held.model.fingerprint,
-      parameters: held.model.parameterCount,
+      parameters: BigInt(held.model.parameterCount),
       backend: this.backend.tfBackend,
       bosId: held.tokenizer.bosId,
       eosId: held.tokenizer.eosId,

@@ -1,4 +1,4 @@
-import { modelHost, protoFiles, serviceNames } from '@memorize/contracts';
+import { modelHost, protoFiles, seed32, serviceNames } from '@memorize/contracts';
 import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
 import { padRows } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
@@ -88,7 +88,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
           maxNewTokens,
           temperature: request.temperature,
           topP: request.topP || 1,
-          seed: request.seed === 0 ? undefined : request.seed,
+          seed: request.seed === 0n ? undefined : seed32(request.seed),
           hooks: binding.hooks,
           docIds: [docId(request.documentIndex)],
           onToken: async (id) => {
@@ -125,7 +125,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       }
       const tokens = rowTokens.reduce((a, b) => a + b, 0);
       const loss = rowLoss.reduce((a, l, i) => a + l * rowTokens[i], 0) / tokens;
-      return { rowLoss, rowTokens, loss, tokens };
+      return { rowLoss, rowTokens, loss, tokens: BigInt(tokens) };
     },
     async createMemory(request) {
       validate.createMemory(request, contextOf(request.modelId));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseJsonBytes, readRegularFile } from '@memorize/files';
 import { SafetensorsReader, bytesToFloat32 } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
-import { validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
+import { HF_CONFIG_FIELDS, validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
 import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
@@ -90,6 +90,7 @@ export function configFromHf(cfg: Json): ModelConfig {
         hiddenAct: hiddenAct(cfg.hidden_act ?? 'silu'),
       },
       'config.json',
+      HF_CONFIG_FIELDS,
     );
   }
   if (modelType === 'gpt_neox') {
@@ -109,6 +110,7 @@ export function configFromHf(cfg: Json): ModelConfig {
         hiddenAct: hiddenAct(cfg.hidden_act ?? 'gelu'),
       },
       'config.json',
+      HF_CONFIG_FIELDS,
     );
   }
   throw new InvalidArgumentError('config.json: unsupported model_type (expected llama, mistral, qwen2 or gpt_neox)', 'model_type');

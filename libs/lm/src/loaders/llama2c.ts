@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { InvalidArgumentError } from '@memorize/errors';
 import { openRegularFile } from '@memorize/files';
-import { validateConfig, type ModelConfig } from '../config.js';
+import { LLAMA2C_HEADER_FIELDS, validateConfig, type ModelConfig } from '../config.js';
 import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
 import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
@@ -70,6 +70,7 @@ export function llama2cLayout(header: Int32Array, path: string): Llama2cLayout {
       eosId: 2,
     },
     path,
+    LLAMA2C_HEADER_FIELDS,
   );
   const kvDim = nKvHeads * headDim;
   const segments = new Map<string, Segment>();
