@@ -45,6 +45,10 @@ test('word-by-word encoding equals one merge over the whole buffer on long real 
   assert.deepEqual(ids, wholeBufferEncode(text));
   assert.deepEqual(hf.encode(text, { bos: true }), ids);
   assert.equal(bin.decode(ids), text);
+  // Long whitespace-free runs and odd spacing: HF (normalized in chunks) still matches llama2.c id for id.
+  for (const odd of ['xyzq'.repeat(50_000), `${'ab'.repeat(40_000)} ${'q'.repeat(70_000)}  \t x  \n y${text}`, `  ${text.slice(0, 70_000)}`]) {
+    assert.deepEqual(hf.encode(odd), bin.encode(odd));
+  }
 });
 
 test('a 1 MB text tokenizes in well under a second per MB (was ~3 s/MB llama2.c, ~14 s/MB HF)', () => {

@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   checkTokenIds,
+  encodeBounded,
   loadModel,
   loadTokenizer,
   resolveTokenizerPath,
@@ -8,7 +10,8 @@ import {
   type Tokenizer,
   type TransformerModel,
 } from '@memorize/lm';
-import { checkModelConfigLimits, HF_CONFIG_FIELDS, LLAMA2C_CONFIG_FIELDS } from '@memorize/validation';
+import { checkModelConfigLimits, HF_CONFIG_FIELDS, LLAMA2C_CONFIG_FIELDS, type ModelBytes } from '@memorize/validation';
+import { ByteBudgetCache, defaultCacheBytes, type Implementation } from '@memorize/service-kit';
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
@@ -25,6 +28,35 @@ export interface HeldModel {
   shown: string;
   model: TransformerModel;
   tokenizer: Tokenizer;
+  /** Bytes of the weights (float32) and RoPE tables: what counts against --model-cache-bytes. */
+  bytes: number;
+  /** Calls using the model right now (see {@link withModelPins}); a pinned model is never evicted. */
+  pins: number;
+}
+
+/** The models each call touched (ModelRegistry.get), so that they stay pinned until the call ends. */
+const callModels = new AsyncLocalStorage<Set<HeldModel>>();
+
+/**
+ * Runs every handler of `implementation` in its own scope: each model the call looks up through
+ * {@link ModelRegistry.get} is pinned (never evicted, so its tensors stay alive) until the call settles.
+ */
+export function withModelPins<D>(implementation: Implementation<D>): Implementation<D> {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    const fn = handler as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = (...args: unknown[]) => {
+      const used = new Set<HeldModel>();
+      return callModels.run(used, async () => {
+        try {
+          return await fn(...args);
+        } finally {
+          for (const held of used) held.pins--;
+        }
+      });
+    };
+  }
+  return wrapped as Implementation<D>;
 }
 
 /**
@@ -32,18 +64,64 @@ export interface HeldModel {
  * INVALID_ARGUMENT naming the config field (max_position_embeddings, seq_len) and the file, or RESOURCE_EXHAUSTED.
  */
 export function checkConfig(config: ModelConfig, source: ConfigSource): void {
-  checkModelConfigLimits(config, { source: source.path, fields: source.format === 'hf' ? HF_CONFIG_FIELDS : LLAMA2C_CONFIG_FIELDS });
+  checkConfigBytes(config, source);
 }
 
-/** The base models loaded in this process, by id. Loading the same path twice returns the held model. */
+function checkConfigBytes(config: ModelConfig, source: ConfigSource): ModelBytes {
+  return checkModelConfigLimits(config, { source: source.path, fields: source.format === 'hf' ? HF_CONFIG_FIELDS : LLAMA2C_CONFIG_FIELDS });
+}
+
+/** A load in progress holds its bytes under a key no model id can take (ids match [A-Za-z0-9._-]). */
+const reservationKey = (n: number): string => `\u0000loading ${n}`;
+
+/**
+ * The base models loaded in this process, by id. Loading the same path twice returns the held model. The held
+ * models stay within a byte budget (--model-cache-bytes, weights and RoPE tables as the configuration says, checked
+ * before anything is allocated): a load past it evicts the least recently used models that no call is using and
+ * that nothing protects (see {@link protect}), or answers RESOURCE_EXHAUSTED when that cannot make room. Every call
+ * naming a model counts as a use.
+ */
 export class ModelRegistry {
-  private readonly models = new Map<string, HeldModel>();
+  /** Budget of new registries, bytes; model-host's main sets it from --model-cache-bytes. */
+  static defaultBudgetBytes = defaultCacheBytes.modelCacheBytes;
+  private readonly models: ByteBudgetCache<string, HeldModel | undefined>;
+  private readonly protectors: Array<(id: string) => boolean> = [];
+  private readonly evictListeners: Array<(held: HeldModel) => void> = [];
+  private reservations = 0;
 
   /** `modelRoot`: every client model and tokenizer path resolves inside it (--model-root). */
   constructor(
     private readonly backend: BackendChoice,
     readonly modelRoot: string,
-  ) {}
+    budgetBytes = ModelRegistry.defaultBudgetBytes,
+  ) {
+    this.models = new ByteBudgetCache<string, HeldModel | undefined>({
+      budgetBytes,
+      budgetName: '--model-cache-bytes',
+      noun: 'model',
+      // Reservations of loads in progress have no model and are never evicted.
+      canEvict: (id, held) => held !== undefined && held.pins === 0 && !this.protectors.some((p) => p(id)),
+      onEvict: (_id, held) => {
+        held!.model.dispose();
+        for (const listener of this.evictListeners) listener(held!);
+      },
+    });
+  }
+
+  /** Keeps models for which `isProtected(id)` is true from eviction (e.g. models that memories are bound to). */
+  protect(isProtected: (id: string) => boolean): void {
+    this.protectors.push(isProtected);
+  }
+
+  /** Called after a model is evicted (its tensors already disposed). */
+  onEvict(listener: (held: HeldModel) => void): void {
+    this.evictListeners.push(listener);
+  }
+
+  /** Bytes held (and reserved by loads in progress) and the budget. */
+  get usage(): { usedBytes: number; budgetBytes: number; models: number } {
+    return { usedBytes: this.models.usedBytes, budgetBytes: this.models.budgetBytes, models: this.list().length };
+  }
 
   /** A client path inside the model root: a regular file or a folder whose links stay inside the root. */
   private resolve(clientPath: string, field: string): ClientFile {
@@ -56,7 +134,7 @@ export class ModelRegistry {
 
   async load(request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const path = this.resolve(request.path, 'path').path;
-    for (const held of this.models.values()) {
+    for (const held of this.list()) {
       if (held.path === path && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
     }
     // Concurrent loads of the same path and name share one load instead of reading the weights twice.
@@ -71,7 +149,20 @@ export class ModelRegistry {
   private async loadNew(path: string, request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const root = this.modelRoot;
     const modelFile: ClientFile = { field: 'path', client: request.path, path };
-    const model = await inClientTerms(root, [modelFile], () => loadModel(path, { checkConfig }));
+    // Limits, then room in the budget (evicting if needed) before the loader allocates anything.
+    const reservation = reservationKey(this.reservations++);
+    let bytes: ModelBytes | undefined;
+    const reserve = (config: ModelConfig, source: ConfigSource): void => {
+      bytes = checkConfigBytes(config, source);
+      this.models.reserve(bytes.weightAndRopeBytes);
+      this.models.set(reservation, undefined, bytes.weightAndRopeBytes);
+    };
+    let model: TransformerModel;
+    try {
+      model = await inClientTerms(root, [modelFile], () => loadModel(path, { checkConfig: reserve }));
+    } finally {
+      this.models.delete(reservation);
+    }
     try {
       // An explicit tokenizer_path, or the one beside the model (which must be inside the root too).
       const tokenizerFile = request.tokenizerPath
@@ -82,7 +173,7 @@ export class ModelRegistry {
           });
       const tokenizer = await inClientTerms(root, [tokenizerFile], () => loadTokenizer(tokenizerFile.path, { vocabSize: model.config.vocabSize }));
       const id = request.modelId || model.fingerprint.slice(0, 12);
-      const existing = this.models.get(id);
+      const existing = this.models.peek(id);
       if (existing) {
         if (existing.model.fingerprint !== model.fingerprint) {
           throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.shown})`, 'model_id');
@@ -90,8 +181,9 @@ export class ModelRegistry {
         model.dispose();
         return { held: existing, alreadyLoaded: true };
       }
-      const held = { id, path, shown: shownInRoot(root, path), model, tokenizer };
-      this.models.set(id, held);
+      const held: HeldModel = { id, path, shown: shownInRoot(root, path), model, tokenizer, bytes: bytes!.weightAndRopeBytes, pins: 0 };
+      // The reservation was just released: this takes its place (a concurrent load may have pushed the total over).
+      this.models.set(id, held, held.bytes);
       return { held, alreadyLoaded: false };
     } catch (error) {
       model.dispose();
@@ -102,19 +194,42 @@ export class ModelRegistry {
   get(id: string, field = 'model_id'): HeldModel {
     if (!id) throw new InvalidArgumentError(`${field} is required`, field);
     const held = this.models.get(id);
-    if (!held) throw new NotFoundError(`no model "${id}" is loaded (LoadModel first)`, field);
+    if (!held) {
+      if (this.models.wasEvicted(id)) {
+        throw new NotFoundError(
+          `model "${id}" was evicted to make room for other models (--model-cache-bytes ${this.models.budgetBytes}); LoadModel it again`,
+          field,
+        );
+      }
+      throw new NotFoundError(`no model "${id}" is loaded (LoadModel first)`, field);
+    }
+    // Pinned until the current call ends (when the handlers run under withModelPins).
+    const used = callModels.getStore();
+    if (used && !used.has(held)) {
+      used.add(held);
+      held.pins++;
+    }
     return held;
   }
 
+  /** Held models, least recently used first. */
   list(): HeldModel[] {
-    return [...this.models.values()];
+    return this.models.values().filter((held): held is HeldModel => held !== undefined);
   }
 
+  /** Removes the model and disposes every tensor it holds (weights; its RoPE tables are plain arrays, freed by GC). */
   unload(id: string): HeldModel {
     const held = this.get(id);
     this.models.delete(id);
     held.model.dispose();
     return held;
+  }
+
+  /** Tokenize's work: each text in slices with the event loop yielded between them, stopping when `signal` aborts. */
+  async tokenize(held: HeldModel, texts: string[], bos: boolean, signal?: AbortSignal): Promise<Array<{ ids: number[]; documentIndex: number }>> {
+    const rows: Array<{ ids: number[]; documentIndex: number }> = [];
+    for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, { signal }), documentIndex: -1 });
+    return rows;
   }
 
   info(held: HeldModel): modelHost.ModelInfo {

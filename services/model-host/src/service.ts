@@ -47,10 +47,11 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       models.unload(request.modelId);
       return { deletedMemories };
     },
-    async tokenize(request) {
+    async tokenize(request, ctx) {
       validate.tokenize(request);
       const held = models.get(request.modelId);
-      return { rows: request.texts.map((text) => ({ ids: held.tokenizer.encode(text, { bos: request.addBos }), documentIndex: -1 })) };
+      // In slices with the event loop yielded between them; stops when the call is cancelled.
+      return { rows: await models.tokenize(held, request.texts, request.addBos, ctx.signal) };
     },
     async detokenize(request) {
       const held = models.get(request.modelId);

@@ -2,7 +2,7 @@ import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError } from '@memorize/errors';
 import { byteFallbackValue, utf8Decode, utf8Encoder } from './bytes.js';
 import { SEQUENCE_START, type EncodeOptions, type Tokenizer } from './types.js';
-import { piecesKeepWordBoundaries, segments } from './slices.js';
+import { MAX_SEGMENT_LENGTH, piecesKeepWordBoundaries, segments } from './slices.js';
 
 /** The parts of tokenizer.json this wrapper reads itself (the library reads the rest). */
 interface DecoderConfig {
@@ -29,6 +29,8 @@ interface TokenizerJson {
   added_tokens?: AddedTokenConfig[];
   decoder?: DecoderConfig | null;
   post_processor?: { type?: string; single?: TemplatePiece[] } | null;
+  normalizer?: NormalizerConfig | null;
+  pre_tokenizer?: unknown;
 }
 /** tokenizer_config.json / special_tokens_map.json: a token is a string or an AddedToken-like object. */
 export type SpecialTokenRef = string | { content?: string } | null | undefined;
@@ -62,6 +64,8 @@ export class HfTokenizer implements Tokenizer {
   private readonly byteLevelDecoder = byteLevelUnicodeToByte();
   /** The space marker words may be split before (see {@link encodeParts}), or undefined when that is not exact. */
   private readonly wordMarker: string | undefined;
+  /** Set when long texts may be normalized chunk by chunk (see {@link normalizedWords}). */
+  private readonly chunked: { marker: string; prefixLength: number } | undefined;
 
   constructor(json: unknown, config: HfTokenizerConfig = {}, file = 'tokenizer.json') {
     const tj = validateTokenizerJson(json, file);
@@ -87,6 +91,7 @@ export class HfTokenizer implements Tokenizer {
     this.eosId = this.resolveSpecial(config.eos_token, undefined, ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>']);
     this.pieceDecoding = pieceDecodingOf(tj.decoder ?? null);
     this.wordMarker = wordMarkerOf(tj, this.pieceDecoding, this.vocab.keys());
+    this.chunked = this.wordMarker === undefined ? undefined : chunkedNormalizing(tj, this.wordMarker, this.lib);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
@@ -106,11 +111,10 @@ export class HfTokenizer implements Tokenizer {
     if (opts.bos) yield [this.requireSpecial(this.bosId, 'bos')];
     // HF normalizers (Prepend "▁") leave empty input empty; the JS library would prepend anyway.
     if (text.length > 0) {
-      const normalized = this.lib.normalizer ? this.lib.normalizer(text) : text;
-      const words = this.lib.pre_tokenizer ? this.lib.pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
       const model = this.lib.model;
       if (!model) throw new InvalidArgumentError('tokenizer.json has no model', 'model');
       let batch: string[] = [];
+      let batchLength = 0;
       const flush = (): number[] => {
         const ids: number[] = [];
         for (const token of model(batch)) {
@@ -119,17 +123,51 @@ export class HfTokenizer implements Tokenizer {
           ids.push(id);
         }
         batch = [];
+        batchLength = 0;
         return ids;
       };
-      for (const word of words) {
-        for (const segment of segments(word, this.wordMarker)) {
-          batch.push(segment);
-          if (batch.length >= 64) yield flush();
+      for (const words of this.normalizedWords(text)) {
+        for (const word of words) {
+          for (const segment of segments(word, this.wordMarker)) {
+            batch.push(segment);
+            batchLength += segment.length;
+            // Small parts (a few ms each), so that encodeBounded can yield between them.
+            if (batch.length >= 64 || batchLength >= 2048) yield flush();
+          }
         }
+        if (batch.length > 0) yield flush();
       }
-      if (batch.length > 0) yield flush();
     }
     if (opts.eos) yield [this.requireSpecial(this.eosId, 'eos')];
+  }
+
+  /**
+   * The pre-tokenized words of the normalized text, in pieces. When normalizing is per character (see
+   * {@link chunkedNormalizing}) the text is normalized CHUNK_LENGTH characters at a time, cut before a space that
+   * follows another character (a word boundary the segmentation cuts at anyway, so the ids are the same); else the
+   * normalizer and pre-tokenizer run over the whole text at once.
+   */
+  private *normalizedWords(text: string): Generator<string[]> {
+    const lib = this.lib;
+    const chunked = this.chunked;
+    if (!chunked || text.length <= CHUNK_LENGTH) {
+      const normalized = lib.normalizer ? lib.normalizer(text) : text;
+      yield lib.pre_tokenizer ? lib.pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
+      return;
+    }
+    for (let start = 0; start < text.length;) {
+      let end = Math.min(start + CHUNK_LENGTH, text.length);
+      const wordStart = (i: number): boolean => text[i] === ' ' && text[i - 1] !== ' ' && text[i - 1] !== chunked.marker;
+      // A whitespace-free run is cut anyway, where the segmentation of the whole text would cut it too (every
+      // MAX_SEGMENT_LENGTH units of normalized text, the prefix included), never between a surrogate pair.
+      const limit = MAX_CHUNK_LENGTH - (start === 0 ? chunked.prefixLength : 0);
+      while (end < text.length && !wordStart(end) && end - start < limit) end++;
+      if (end < text.length && text[end] !== ' ' && /[\udc00-\udfff]/.test(text[end])) end++;
+      const chunk = text.slice(start, end);
+      const normalized = lib.normalizer ? lib.normalizer(chunk) : chunk;
+      yield [start === 0 ? normalized : normalized.slice(chunked.prefixLength)];
+      start = end;
+    }
   }
 
   decode(ids: number[]): string {
@@ -251,6 +289,48 @@ function pieceDecodingOf(decoder: DecoderConfig | null): PieceDecoding {
     byteFallback: steps.some((s) => s.type === 'ByteFallback'),
     stripLeadingSpace: stripByStrip || stripByMetaspace,
   };
+}
+
+/** Characters normalized at once (see HfTokenizer.normalizedWords); a chunk ends at the next word boundary. */
+const CHUNK_LENGTH = 32 * 1024;
+const MAX_CHUNK_LENGTH = 16 * MAX_SEGMENT_LENGTH;
+
+/**
+ * Whether the text may be normalized in chunks cut before a space: no pre-tokenizer, and a normalizer that works
+ * character by character — an optional leading Prepend, then Replace of a single character (which must turn ' '
+ * into the word marker, so chunk boundaries are word boundaries), Lowercase and Unicode normal forms (whose
+ * composition never crosses a space; those also keep a cut inside a long whitespace-free run exact only up to
+ * combining marks at the cut). prefixLength: what the Prepend adds to every chunk, dropped after the first.
+ */
+function chunkedNormalizing(tj: TokenizerJson, marker: string, lib: HfLibTokenizer): { marker: string; prefixLength: number } | undefined {
+  if (tj.pre_tokenizer) return undefined;
+  const steps = flattenNormalizers(tj.normalizer ?? null);
+  let spaceToMarker = false;
+  for (const [i, step] of steps.entries()) {
+    if (step.type === 'Prepend' && i === 0) continue;
+    if (step.type === 'Replace' && step.pattern?.String?.length === 1) {
+      if (step.pattern.String === ' ' && step.content === marker) spaceToMarker = true;
+      else if (step.pattern.String === ' ' || step.content === ' ' || step.content === marker) return undefined;
+      continue;
+    }
+    if (['Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD'].includes(step.type ?? '')) continue;
+    return undefined;
+  }
+  if (!spaceToMarker && marker !== ' ') return undefined;
+  return { marker, prefixLength: steps[0]?.type === 'Prepend' && lib.normalizer ? lib.normalizer('').length : 0 };
+}
+
+interface NormalizerConfig {
+  type?: string;
+  normalizers?: NormalizerConfig[];
+  pattern?: { String?: string; Regex?: string };
+  content?: string;
+  prepend?: string;
+}
+
+function flattenNormalizers(n: NormalizerConfig | null): NormalizerConfig[] {
+  if (!n) return [];
+  return n.type === 'Sequence' ? (n.normalizers ?? []).flatMap((x) => flattenNormalizers(x)) : [n];
 }
 
 /**
