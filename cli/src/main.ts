@@ -35,6 +35,8 @@ program
   .option('--model-root <dir>', 'model-host: client model/tokenizer paths resolve inside it (default $MEMORIZE_HOME/models)')
   .option('--memory-root <dir>', 'model-host: client memory paths resolve inside it (default $MEMORIZE_HOME/memories)')
   .option('--data-root <dir>', 'data: client data paths resolve inside it (default $MEMORIZE_HOME/data)')
+  .option('--corpus-cache-bytes <size>', 'data: bytes the held corpora may take, LRU evicted past it (default 512MiB)')
+  .option('--model-cache-bytes <size>', 'model-host: bytes the held models may take, LRU evicted past it (default 8GiB)')
   .action(async (service: string, options: ServeOptions) => {
     await runServe(service, options);
   });

@@ -1,4 +1,4 @@
-import type { ConfigOverrides, RunningService } from '@memorize/service-kit';
+import type { CacheOverrides, ConfigOverrides, RunningService } from '@memorize/service-kit';
 
 /** The four services, in start order (data flows data -> trainer/evaluator -> model-host). */
 export const serviceNames = ['data', 'model-host', 'trainer', 'evaluator'] as const;
@@ -9,7 +9,7 @@ export function isServiceName(name: string): name is ServiceName {
 }
 
 /** Loads a service's entry point lazily, so the CLI starts fast whatever the command. */
-export async function serviceMain(name: ServiceName): Promise<(overrides: ConfigOverrides) => Promise<RunningService>> {
+export async function serviceMain(name: ServiceName): Promise<(overrides: ConfigOverrides & CacheOverrides) => Promise<RunningService>> {
   switch (name) {
     case 'data':
       return (await import('@memorize/data')).main;

@@ -8,6 +8,8 @@ export interface ServeOptions {
   modelRoot?: string;
   memoryRoot?: string;
   dataRoot?: string;
+  corpusCacheBytes?: string;
+  modelCacheBytes?: string;
 }
 
 /** `memorize serve <service>`: runs one service in this process until SIGTERM/SIGINT. */
@@ -21,5 +23,7 @@ export async function runServe(name: string, options: ServeOptions): Promise<voi
     modelRoot: options.modelRoot,
     memoryRoot: options.memoryRoot,
     dataRoot: options.dataRoot,
+    corpusCacheBytes: options.corpusCacheBytes,
+    modelCacheBytes: options.modelCacheBytes,
   });
 }

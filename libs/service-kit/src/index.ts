@@ -9,3 +9,4 @@ export { addReflection, healthServiceName, reflectionDefinition } from './reflec
 export { healthFileDescriptor, healthProtoFile } from './health-descriptor.js';
 export { ByteBudgetCache, type ByteBudgetCacheOptions } from './byte-cache.js';
 export { defaultCacheBytes, loadCacheBudget, parseBytes, type CacheKind, type CacheOverrides } from './cache-config.js';
+export { cacheBudgetOrExit } from './cache-config-main.js';
