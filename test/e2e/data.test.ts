@@ -167,7 +167,7 @@ test('bad input is refused with the field named; nothing breaks', async () => {
   );
   await assert.rejects(
     callUnary(client, client.loadCorpus, { ...request, topN: 1000 }, 30_000),
-    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^top_n: /.test(e.details) && e.metadata.get('memorize-field')[0] === 'top_n',
+    (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^top_n\b/.test(e.details) && e.metadata.get('memorize-field')[0] === 'top_n',
   );
   await assert.rejects(
     callUnary(client, client.loadCorpus, { ...request, claimsPath: `${fever}wiki-pages.jsonl`, strict: true }, 30_000),
