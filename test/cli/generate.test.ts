@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { runCli as memorize, storiesDir } from '@memorize/testing';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli as memorize, storiesDir, tempDir } from '@memorize/testing';
 
 const stories = `${storiesDir}/`;
 const golden = JSON.parse(readFileSync(`${stories}golden-public.json`, 'utf8')).generations[0] as { prompt: string; stdout: string; text: string };
@@ -75,4 +76,13 @@ test('bad arguments are refused before anything reaches stdout', () => {
   assert.equal(long.code, 2);
   assert.equal(long.stdout, '');
   assert.match(long.stderr, /--prompt is \d+ tokens; the model takes at most 512/);
+});
+
+test('generate refuses a config.json past the size limits before allocating (exit 2, naming the field and the file)', () => {
+  const dir = tempDir();
+  const config = JSON.parse(readFileSync(`${stories}hf/config.json`, 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 2e7 }));
+  const r = memorize(['generate', '--model', dir, '--tokenizer', `${stories}tok512.bin`, ...greedy]);
+  assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, /config\.json: max_position_embeddings must be an integer in 1\.\.1048576, got 20000000/);
 });
