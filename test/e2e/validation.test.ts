@@ -106,7 +106,7 @@ test('LoadCorpus with a pool that leaves no claim to evaluate is INVALID_ARGUMEN
   assert.equal((await callUnary(dataClient, dataClient.listCorpora, {}, 5_000)).corpora.length, 1);
 });
 
-test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT naming the field, good input UNIMPLEMENTED', async () => {
+test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT naming the field, unknown ids NOT_FOUND (no store yet)', async () => {
   const t = connect(trainer.TrainerClient, trainerService.address);
   const e = connect(evaluator.EvaluatorClient, evaluatorService.address);
   try {
@@ -120,7 +120,12 @@ test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT nam
     );
     await assert.rejects(
       callUnary(t, t.getRun, { runId: 'r1' }, 5_000),
-      (err: ServiceError) => err.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/GetRun/.test(err.details),
+      (err: ServiceError) =>
+        err.code === status.NOT_FOUND && err.details.includes('no run "r1"') && err.metadata.get('memorize-field')[0] === 'run_id',
+    );
+    await assert.rejects(
+      callUnary(t, t.listRuns, { state: 0, limit: 5 }, 5_000),
+      (err: ServiceError) => err.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/ListRuns/.test(err.details),
     );
     await assert.rejects(
       callUnary(e, e.listEvaluations, { limit: -1 }, 5_000),
@@ -128,7 +133,8 @@ test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT nam
     );
     await assert.rejects(
       callUnary(e, e.getSweep, { sweepId: 's1' }, 5_000),
-      (err: ServiceError) => err.code === status.UNIMPLEMENTED && /memorize\.v1\.Evaluator\/GetSweep/.test(err.details),
+      (err: ServiceError) =>
+        err.code === status.NOT_FOUND && err.details.includes('no sweep "s1"') && err.metadata.get('memorize-field')[0] === 'sweep_id',
     );
   } finally {
     t.close();

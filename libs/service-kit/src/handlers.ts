@@ -1,4 +1,5 @@
 import type { Metadata, ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { NotFoundError } from '@memorize/errors';
 import type { Logger } from './logger.js';
 import { GrpcStatusError, isInternal, status, toStatusError, type StatusError } from './status.js';
 
@@ -165,19 +166,33 @@ export function adaptService<D extends ServiceDefinitionLike>(
   return adapted;
 }
 
+/** A lookup by id in a store that is not built yet: the request key, its proto field name and what it names. */
+export interface EmptyStoreLookup {
+  key: string;
+  field: string;
+  noun: string;
+}
+
 /**
  * Handlers for operations that are not built yet: each checks its request with `validate[name]` first, so bad
- * input answers INVALID_ARGUMENT (as it will once built) and good input UNIMPLEMENTED.
+ * input answers INVALID_ARGUMENT (as it will once built) and good input UNIMPLEMENTED. Lookups by id
+ * (`lookups[name]`) answer NOT_FOUND instead: the store they read holds nothing yet, so no id names anything.
  */
 export function validatedUnimplemented<D extends ServiceDefinitionLike>(
   definition: D,
   validate: { [K in keyof D]: (request: RequestOf<D[K]>) => unknown },
+  lookups: { [K in keyof D]?: EmptyStoreLookup } = {},
 ): Implementation<D> {
   const handlers: Record<string, (request: unknown) => Promise<never>> = {};
   for (const [name, method] of Object.entries(definition)) {
     const check = validate[name] as (request: unknown) => unknown;
+    const lookup = lookups[name];
     handlers[name] = async (request) => {
       check(request);
+      if (lookup) {
+        const id = String((request as Record<string, unknown>)[lookup.key]);
+        throw new NotFoundError(`no ${lookup.noun} "${id}" (none exist yet: ${method.path} is not implemented)`, lookup.field);
+      }
       throw new GrpcStatusError(status.UNIMPLEMENTED, `${method.path} is not implemented yet`);
     };
   }

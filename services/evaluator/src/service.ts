@@ -6,7 +6,16 @@ export type Definition = typeof evaluator.EvaluatorService;
 
 /** The memorize.v1.Evaluator handlers: requests are validated (libs/validation); evaluations are not built yet. */
 export function evaluatorServiceHandlers(_logger: Logger): Implementation<Definition> {
-  return validatedUnimplemented(evaluator.EvaluatorService, validators.evaluator);
+  const evaluation = { key: 'evaluationId', field: 'evaluation_id', noun: 'evaluation' };
+  const sweep = { key: 'sweepId', field: 'sweep_id', noun: 'sweep' };
+  return validatedUnimplemented(evaluator.EvaluatorService, validators.evaluator, {
+    getEvaluation: evaluation,
+    watchEvaluation: evaluation,
+    cancelEvaluation: evaluation,
+    getSweep: sweep,
+    watchSweep: sweep,
+    cancelSweep: sweep,
+  });
 }
 
 export function evaluatorService(logger: Logger): HostedService<Definition> {

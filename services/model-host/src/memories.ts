@@ -139,7 +139,10 @@ export class MemoryStore {
   constructor(
     private readonly models: ModelRegistry,
     readonly memoryRoot: string,
-  ) {}
+  ) {
+    // A model that memories are bound to is never evicted from the cache: they hold its fingerprint and hooks.
+    models.protect((modelId) => this.list(modelId).length > 0);
+  }
 
   get(id: string, field = 'memory_id'): HeldMemory {
     if (!id) throw new InvalidArgumentError(`${field} is required`, field);

@@ -89,7 +89,8 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
           maxNewTokens,
           temperature: request.temperature,
           topP: request.topP || 1,
-          seed: request.seed === 0n ? undefined : seed32(request.seed),
+          // A non-zero seed that is 0 modulo 2^32 seeds the sampler with 2^32 (xorshift's state must not be 0).
+          seed: request.seed === 0n ? undefined : seed32(request.seed) || 2 ** 32,
           hooks: binding.hooks,
           docIds: [docId(request.documentIndex)],
           onToken: async (id) => {

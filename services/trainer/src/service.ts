@@ -6,7 +6,8 @@ export type Definition = typeof trainer.TrainerService;
 
 /** The memorize.v1.Trainer handlers: requests are validated (libs/validation); the runs themselves are not built yet. */
 export function trainerServiceHandlers(_logger: Logger): Implementation<Definition> {
-  return validatedUnimplemented(trainer.TrainerService, validators.trainer);
+  const run = { key: 'runId', field: 'run_id', noun: 'run' };
+  return validatedUnimplemented(trainer.TrainerService, validators.trainer, { getRun: run, watchRun: run, cancelRun: run });
 }
 
 export function trainerService(logger: Logger): HostedService<Definition> {
