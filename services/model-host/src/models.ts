@@ -15,7 +15,7 @@ import { ByteBudgetCache, defaultCacheBytes, type Implementation } from '@memori
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
-import { type BackendChoice } from '@memorize/tensor';
+import { yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { modelHost } from '@memorize/contracts';
 
@@ -230,6 +230,24 @@ export class ModelRegistry {
     const rows: Array<{ ids: number[]; documentIndex: number }> = [];
     for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, { signal }), documentIndex: -1 });
     return rows;
+  }
+
+  /**
+   * Detokenize's work: row by row, the event loop yielded whenever a slice has run 10 ms, stopping when `signal`
+   * aborts. (One row decodes in one piece: a decoder's output for a cut row can differ at the cut.)
+   */
+  async detokenize(held: HeldModel, rows: ReadonlyArray<{ ids: number[] }>, signal?: AbortSignal): Promise<string[]> {
+    const texts: string[] = [];
+    let sliceStart = performance.now();
+    for (const row of rows) {
+      texts.push(held.tokenizer.decode(row.ids));
+      if (performance.now() - sliceStart >= 10) {
+        await yieldToEventLoop();
+        signal?.throwIfAborted();
+        sliceStart = performance.now();
+      }
+    }
+    return texts;
   }
 
   info(held: HeldModel): modelHost.ModelInfo {

@@ -53,10 +53,10 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       // In slices with the event loop yielded between them; stops when the call is cancelled.
       return { rows: await models.tokenize(held, request.texts, request.addBos, ctx.signal) };
     },
-    async detokenize(request) {
+    async detokenize(request, ctx) {
       const held = models.get(request.modelId);
       validate.detokenize(request, modelContext(held.model.config));
-      return { texts: request.rows.map((row) => held.tokenizer.decode(row.ids)) };
+      return { texts: await models.detokenize(held, request.rows, ctx.signal) };
     },
     async score(request) {
       const held = models.get(request.modelId);
