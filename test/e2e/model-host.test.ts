@@ -94,6 +94,13 @@ test('Tokenize and Generate (streamed, greedy) reproduce llama2.c', async () => 
   assert.equal(finish, modelHost.FinishReason.FINISH_REASON_LENGTH);
 });
 
+test('Detokenize inverts Tokenize, row by row, for many rows at once', async () => {
+  const texts = Array.from({ length: 200 }, (_, i) => `Once upon a time, ${i} cats sat on ${i % 7} mats.`);
+  const tokens = await callUnary(client, client.tokenize, { modelId, texts, addBos: false }, 30_000);
+  const back = await callUnary(client, client.detokenize, { modelId, rows: tokens.rows.map((r) => ({ ids: r.ids })) }, 30_000);
+  assert.deepEqual(back.texts, texts);
+});
+
 test('Generate stops at a stop string', async () => {
   let text = '';
   let finish = 0;
