@@ -1,5 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { MemorizeError } from '@memorize/errors';
+import { MAX_CONTEXT_LENGTH, MAX_NEW_TOKENS, MAX_POOL_PER_PAGE, MAX_SHOTS, MAX_TEMPERATURE, MAX_TOP_N } from '@memorize/validation';
+import { describe, flagTables, integerIn, MAX_U32, numberIn, uint64 } from './flags.js';
 import { runServe, type ServeOptions } from './commands/serve.js';
 import { stackDown, stackStatus, stackUp } from './commands/stack.js';
 import { serviceNames, type ServiceName } from './services.js';
@@ -7,12 +9,6 @@ import { serviceNames, type ServiceName } from './services.js';
 // Results go to stdout (text, or one JSON document with --json); everything else to stderr.
 const out = process.stdout;
 const err = process.stderr;
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MemorizeError(`port must be an integer in 0..65535, got "${value}"`, '--port');
-  return n;
-}
 
 function number(value: string, flag: string): number {
   const n = Number(value);
@@ -23,6 +19,9 @@ function number(value: string, flag: string): number {
 const program = new Command('memorize')
   .description('Memorize documents into a memory module of a frozen LM, then verify FEVER claims')
   .showHelpAfterError()
+  // Usage errors (unknown option, invalid choice, missing value) throw a CommanderError instead of exiting 1;
+  // the catch below exits 2 after commander has printed its message, which names the flag. Inherited by subcommands.
+  .exitOverride()
   .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
 
 program
@@ -38,12 +37,14 @@ program
   .option('--corpus-cache-bytes <size>', 'data: bytes the held corpora may take, LRU evicted past it (default 512MiB)')
   .option('--model-cache-bytes <size>', 'model-host: bytes the held models may take, LRU evicted past it (default 8GiB)')
   .action(async (service: string, options: ServeOptions) => {
+    if (options.port !== undefined) integerIn(options.port, '--port', 0, 65535);
     await runServe(service, options);
   });
 
 const stack = program.command('stack').description('the local stack: all four services as background processes');
 const portOptions = (cmd: Command): Command => {
-  for (const name of serviceNames) cmd.addOption(new Option(`--${name}-port <n>`, `port of ${name}`).argParser(parsePort));
+  for (const name of serviceNames)
+    cmd.addOption(new Option(`--${name}-port <n>`, `port of ${name}`).argParser((v) => integerIn(v, `--${name}-port`, 0, 65535)));
   return cmd;
 };
 portOptions(
@@ -117,10 +118,10 @@ program
           model: o.model,
           tokenizer: o.tokenizer,
           prompt: o.prompt,
-          maxNewTokens: number(o.maxNewTokens, '--max-new-tokens'),
-          temperature: number(o.temperature, '--temperature'),
-          topP: number(o.topP, '--top-p'),
-          seed: o.seed === undefined ? undefined : number(o.seed, '--seed'),
+          maxNewTokens: integerIn(o.maxNewTokens, '--max-new-tokens', 1, MAX_NEW_TOKENS),
+          temperature: numberIn(o.temperature, '--temperature', 0, MAX_TEMPERATURE),
+          topP: numberIn(o.topP, '--top-p', 0, 1, true),
+          seed: o.seed === undefined ? undefined : uint64(o.seed, '--seed'),
         },
         out,
       );
@@ -162,11 +163,11 @@ const corpusArgs = (o: CorpusFlags) => ({
   claims: o.claims,
   pages: o.pages,
   assignment: o.assignment,
-  top: o.top === undefined ? undefined : integer(o.top, '--top'),
-  seed: integer(o.seed, '--seed'),
-  poolPerPage: o.poolPerPage === undefined ? undefined : integer(o.poolPerPage, '--pool-per-page'),
+  top: o.top === undefined ? undefined : integerIn(o.top, '--top', 1, MAX_TOP_N),
+  seed: integerIn(o.seed, '--seed', 0, MAX_U32),
+  poolPerPage: o.poolPerPage === undefined ? undefined : integerIn(o.poolPerPage, '--pool-per-page', 1, MAX_POOL_PER_PAGE),
   tokenizer: o.tokenizer,
-  maxLength: o.maxLength === undefined ? undefined : integer(o.maxLength, '--max-length'),
+  maxLength: o.maxLength === undefined ? undefined : integerIn(o.maxLength, '--max-length', 2, MAX_CONTEXT_LENGTH),
   strict: o.strict,
   json: o.json,
 });
@@ -183,7 +184,14 @@ corpusOptions(dataCmd.command('prompt').description('the exact k-shot prompt a m
   .option('--shots <k>', 'examples in the prompt', '1')
   .action(async (o: CorpusFlags & { claimId: string; shots: string }) => {
     const { runDataPrompt } = await import('./commands/data.js');
-    await runDataPrompt({ ...corpusArgs(o), claimId: integer(o.claimId, '--claim-id'), shots: integer(o.shots, '--shots') }, out);
+    await runDataPrompt(
+      {
+        ...corpusArgs(o),
+        claimId: integerIn(o.claimId, '--claim-id', 0, Number.MAX_SAFE_INTEGER),
+        shots: integerIn(o.shots, '--shots', 0, MAX_SHOTS),
+      },
+      out,
+    );
   });
 
 program
@@ -195,7 +203,7 @@ program
   .option('--json', 'print the written paths as JSON')
   .action(async (o: { seed: string; entities: string; out: string; json?: boolean }) => {
     const { runSynth } = await import('./commands/data.js');
-    await runSynth({ seed: integer(o.seed, '--seed'), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
+    await runSynth({ seed: integerIn(o.seed, '--seed', 0, MAX_U32), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
   });
 
 const memoryCmd = program.command('memory').description('inspect, import and evaluate memory files');
@@ -254,11 +262,23 @@ memoryCmd
     await runMemoryInspect(file, out, { json: o.json });
   });
 
+/** The command whose action is running ("data stats"), for its field-to-flag table. */
+let running = '';
+program.hook('preAction', (_root, action) => {
+  const names: string[] = [];
+  for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
+  running = names.join(' ');
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (and the help hint) on stderr; --help and --version are not errors.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
   if (error instanceof MemorizeError) {
-    err.write(`memorize: ${error.message}\n`);
+    err.write(`memorize: ${describe(error, flagTables[running] ?? flagTables[running.split(' ')[0]])}\n`);
     process.exit(2);
   }
   err.write(`memorize: ${(error as Error).stack ?? String(error)}\n`);

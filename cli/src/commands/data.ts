@@ -5,7 +5,10 @@
 import { resolve } from 'node:path';
 import { buildCorpus, generateWorld, selectExamples, buildPrompt, writeWorld, type Corpus } from '@memorize/fever';
 import { loadTokenizer } from '@memorize/lm';
-import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
+import { existsSync, statSync } from 'node:fs';
+import { AlreadyExistsError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
+import { checkRegularFile } from '@memorize/files';
+import { FlagError, fromFlag } from '../flags.js';
 
 export interface CorpusCommandOptions {
   claims: string;
@@ -20,7 +23,26 @@ export interface CorpusCommandOptions {
 }
 
 async function corpusFrom(o: CorpusCommandOptions): Promise<Corpus> {
-  const tokenizer = o.tokenizer ? await loadTokenizer(resolve(o.tokenizer)) : undefined;
+  // Each input file is checked (a regular file that opens) under its flag before any reading starts.
+  const files: [flag: string, shown: string | undefined][] = [
+    ['--claims', o.claims],
+    ['--pages', o.pages],
+    ['--assignment', o.assignment],
+  ];
+  for (const [flag, shown] of files) if (shown !== undefined) checkRegularFile(resolve(shown), flag, { shown });
+  const tokenizerPath = o.tokenizer;
+  const tokenizer = tokenizerPath ? await fromFlag('--tokenizer', () => loadTokenizer(resolve(tokenizerPath))) : undefined;
+  // The fever lib names a file's errors by its path: report them under the flag that gave that path.
+  const byPath = new Map(files.filter(([, shown]) => shown !== undefined).map(([flag, shown]) => [resolve(shown!), flag]));
+  try {
+    return await buildCorpusFrom(o, tokenizer);
+  } catch (error) {
+    const flag = error instanceof MemorizeError && error.field !== undefined ? byPath.get(resolve(error.field)) : undefined;
+    throw flag !== undefined && error instanceof MemorizeError && !(error instanceof FlagError) ? new FlagError(flag, error) : error;
+  }
+}
+
+function buildCorpusFrom(o: CorpusCommandOptions, tokenizer: Awaited<ReturnType<typeof loadTokenizer>> | undefined): Promise<Corpus> {
   return buildCorpus(
     { claims: resolve(o.claims), pages: resolve(o.pages), assignments: o.assignment ? resolve(o.assignment) : undefined },
     {
@@ -102,8 +124,10 @@ export async function runDataPrompt(
 
 export async function runSynth(o: { seed: number; entities: number; out: string; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
   if (!Number.isInteger(o.entities) || o.entities < 1) throw new InvalidArgumentError('--entities must be a positive integer', '--entities');
+  const target = resolve(o.out);
+  if (existsSync(target) && !statSync(target).isDirectory()) throw new AlreadyExistsError(`--out ${o.out} exists and is not a folder`, '--out');
   const world = generateWorld({ seed: o.seed, entities: o.entities });
-  const paths = await writeWorld(resolve(o.out), world);
+  const paths = await fromFlag('--out', () => writeWorld(target, world));
   if (o.json) out.write(JSON.stringify(paths) + '\n');
   else out.write(`${resolve(o.out)}\n`);
 }

@@ -7,6 +7,7 @@ import { initBackend } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { generate, loadModel, loadTokenizer, resolveTokenizerPath, type Tokenizer } from '@memorize/lm';
 import { checkConfig } from '@memorize/model-host';
+import { fromFlag } from '../flags.js';
 
 export interface GenerateCommandOptions {
   /** HF folder or llama2.c .bin. */
@@ -17,7 +18,11 @@ export interface GenerateCommandOptions {
   maxNewTokens: number;
   temperature: number;
   topP: number;
-  seed?: number;
+  /**
+   * Sampling seed, 0..2^64-1 as run.c's unsigned long long; 0 (xorshift's fixed point, which run.c replaces by
+   * the clock) or undefined: the clock.
+   */
+  seed?: bigint | number;
 }
 
 function log(line: string): void {
@@ -38,16 +43,24 @@ function write(out: NodeJS.WritableStream, tokenizer: Tokenizer, prev: number, i
 
 export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.WritableStream): Promise<void> {
   // Everything is checked before the first byte reaches stdout, so a refused command prints nothing there.
+  // The flags' ranges are checked by the caller (main.ts); these guard programmatic callers.
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) {
     throw new InvalidArgumentError('--max-new-tokens must be a non-negative integer', '--max-new-tokens');
   }
   if (!(opts.temperature >= 0) || !Number.isFinite(opts.temperature)) throw new InvalidArgumentError('--temperature must be >= 0', '--temperature');
   if (!(opts.topP > 0 && opts.topP <= 1)) throw new InvalidArgumentError('--top-p must be in (0, 1]', '--top-p');
+  const seed = opts.seed === undefined ? undefined : BigInt(opts.seed);
+  if (seed !== undefined && (seed < 0n || seed >= 1n << 64n)) throw new InvalidArgumentError('--seed must be an integer in 0..2^64-1', '--seed');
   const backend = await initBackend({ logger: log, gradients: false });
   const t0 = performance.now();
   // Size limits and free memory checked before anything is allocated (as model-host does).
-  const model = loadModel(opts.model, { checkConfig });
-  const tokenizer = await loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize });
+  const model = await fromFlag('--model', () => loadModel(opts.model, { checkConfig }));
+  const tokenizer = await fromFlag(opts.tokenizer === undefined ? '--model' : '--tokenizer', () =>
+    loadTokenizer(resolveTokenizerPath(opts.model, opts.tokenizer), { vocabSize: model.config.vocabSize }),
+  ).catch((error: unknown) => {
+    model.dispose();
+    throw error;
+  });
   log(
     `model ${opts.model} (${model.config.arch}, ${model.parameterCount} parameters, fingerprint ${model.fingerprint.slice(0, 16)}) loaded in ${(performance.now() - t0).toFixed(0)} ms on ${backend.name}`,
   );
@@ -66,7 +79,9 @@ export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.Writ
       maxNewTokens: Math.max(budget, 0),
       temperature: opts.temperature,
       topP: opts.topP,
-      seed: opts.seed,
+      // Xorshift64 takes the full 64-bit seed; SamplerOptions types it as a number, exact only below 2^53, so a
+      // larger seed is handed over as the bigint it is (Xorshift64 accepts number | bigint).
+      seed: seed === undefined || seed === 0n ? undefined : seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : (seed as unknown as number),
       // run.c ends a story when the model emits BOS; EOS ends generation for HF-style models.
       stopTokens: [...new Set([bos, tokenizer.eosId >= 0 ? tokenizer.eosId : model.config.eosId])],
       onToken: (id, prev) => write(out, tokenizer, prev, id),
