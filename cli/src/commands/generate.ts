@@ -81,7 +81,7 @@ export async function runGenerate(opts: GenerateCommandOptions, out: NodeJS.Writ
       topP: opts.topP,
       // Xorshift64 takes the full 64-bit seed; SamplerOptions types it as a number, exact only below 2^53, so a
       // larger seed is handed over as the bigint it is (Xorshift64 accepts number | bigint).
-      seed: seed === undefined || seed === 0n ? undefined : seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : (seed as unknown as number),
+      seed: seed === undefined || seed === 0n ? undefined : seed,
       // run.c ends a story when the model emits BOS; EOS ends generation for HF-style models.
       stopTokens: [...new Set([bos, tokenizer.eosId >= 0 ? tokenizer.eosId : model.config.eosId])],
       onToken: (id, prev) => write(out, tokenizer, prev, id),

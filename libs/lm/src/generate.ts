@@ -27,7 +27,7 @@ export interface GenerateResult {
   tokens: number[];
   stopReason: 'stop_token' | 'max_new_tokens' | 'max_seq_len';
   /** The seed the sampler used (for reproducing a run that defaulted to the clock). */
-  seed: number;
+  seed: number | bigint;
 }
 
 async function lastLogits(t: tf.Tensor): Promise<Float32Array> {

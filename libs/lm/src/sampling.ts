@@ -85,14 +85,14 @@ export interface SamplerOptions {
   temperature: number;
   /** Nucleus mass; <= 0 or >= 1 samples from the full distribution. */
   topP: number;
-  /** PRNG seed; required when temperature > 0 for reproducibility (defaults to the clock). */
-  seed?: number;
+  /** PRNG seed, 64-bit as run.c's (a bigint past 2^53); required when temperature > 0 for reproducibility (defaults to the clock). */
+  seed?: number | bigint;
 }
 
 /** Picks the next token from one row of logits, as run.c's sample(). */
 export class Sampler {
   private readonly rng: Xorshift64;
-  readonly seed: number;
+  readonly seed: number | bigint;
 
   constructor(readonly options: SamplerOptions) {
     if (!(options.temperature >= 0)) throw new InvalidArgumentError('temperature must be >= 0', 'temperature');
