@@ -39,8 +39,8 @@ export interface ModelConfig {
 /** How a configuration file names each field (config.json keys, llama2.c header fields), for error messages. */
 export type ConfigFieldNames = Partial<Record<keyof ModelConfig, string>>;
 
-/** The HF config.json keys of the fields validateConfig checks. */
-export const HF_CONFIG_FIELDS: ConfigFieldNames = {
+/** The HF config.json keys of the dimensions (validateConfig here, checkModelConfigLimits in @memorize/validation). */
+export const HF_CONFIG_FIELDS = {
   dim: 'hidden_size',
   nLayers: 'num_hidden_layers',
   nHeads: 'num_attention_heads',
@@ -49,20 +49,21 @@ export const HF_CONFIG_FIELDS: ConfigFieldNames = {
   hiddenDim: 'intermediate_size',
   vocabSize: 'vocab_size',
   maxSeqLen: 'max_position_embeddings',
-  rotaryDim: 'rotary_pct',
-};
+  rotaryDim: 'rotary_dim',
+} as const satisfies ConfigFieldNames;
 
-/** The llama2.c header's field names (run.c's Config). */
-export const LLAMA2C_HEADER_FIELDS: ConfigFieldNames = {
+/** The llama2.c header's field names (run.c's Config; head_dim and rotary_dim are derived, dim / n_heads). */
+export const LLAMA2C_HEADER_FIELDS = {
   dim: 'dim',
   nLayers: 'n_layers',
   nHeads: 'n_heads',
   nKvHeads: 'n_kv_heads',
-  headDim: 'dim',
+  headDim: 'head_dim',
   hiddenDim: 'hidden_dim',
   vocabSize: 'vocab_size',
   maxSeqLen: 'seq_len',
-};
+  rotaryDim: 'rotary_dim',
+} as const satisfies ConfigFieldNames;
 
 /**
  * Structural checks of a configuration; errors name the field as the file names it (`names`, e.g.

@@ -19,8 +19,6 @@ export { checkEvaluationSet, type EvaluationSetOptions } from './corpus.js';
 export {
   checkModelConfigLimits,
   estimateModelBytes,
-  HF_CONFIG_FIELDS,
-  LLAMA2C_CONFIG_FIELDS,
   MODEL_LIMITS,
   type ModelBytes,
   type ModelConfigLimitOptions,

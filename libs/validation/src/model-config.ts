@@ -42,32 +42,6 @@ export const MODEL_LIMITS: Record<Exclude<Dimension, 'rotaryDim'>, { min: number
   maxSeqLen: { min: 1, max: MAX_CONTEXT_LENGTH },
 };
 
-/** How the dimensions are named in an HF config.json (the default in messages and fields). */
-export const HF_CONFIG_FIELDS: Record<Dimension, string> = {
-  dim: 'hidden_size',
-  nLayers: 'num_hidden_layers',
-  nHeads: 'num_attention_heads',
-  nKvHeads: 'num_key_value_heads',
-  headDim: 'head_dim',
-  hiddenDim: 'intermediate_size',
-  vocabSize: 'vocab_size',
-  maxSeqLen: 'max_position_embeddings',
-  rotaryDim: 'rotary_dim',
-};
-
-/** How they are named in a llama2.c checkpoint header. */
-export const LLAMA2C_CONFIG_FIELDS: Record<Dimension, string> = {
-  dim: 'dim',
-  nLayers: 'n_layers',
-  nHeads: 'n_heads',
-  nKvHeads: 'n_kv_heads',
-  headDim: 'head_dim',
-  hiddenDim: 'hidden_dim',
-  vocabSize: 'vocab_size',
-  maxSeqLen: 'seq_len',
-  rotaryDim: 'rotary_dim',
-};
-
 export interface ModelBytes {
   /** Parameters the weights hold. */
   parameters: number;
@@ -97,8 +71,11 @@ export function estimateModelBytes(c: ModelConfigShape): ModelBytes {
 export interface ModelConfigLimitOptions {
   /** Bytes the model may take; default os.freemem() at the call. */
   budgetBytes?: number;
-  /** Names of the dimensions in messages and fields; default HF_CONFIG_FIELDS. */
-  fields?: Record<Dimension, string>;
+  /**
+   * Names of the dimensions in messages and fields, as the file names them (@memorize/lm's HF_CONFIG_FIELDS or
+   * LLAMA2C_HEADER_FIELDS); default the internal names.
+   */
+  fields?: Partial<Record<Dimension, string>>;
   /** Prefix of messages (the file the config came from); default "config". */
   source?: string;
 }
@@ -143,7 +120,7 @@ const configSchema = z
  * weights and RoPE tables would take more than the budget. Call it before allocating anything.
  */
 export function checkModelConfigLimits(config: ModelConfigShape, options: ModelConfigLimitOptions = {}): ModelBytes {
-  const fields = options.fields ?? HF_CONFIG_FIELDS;
+  const fields = options.fields ?? {};
   const source = options.source ?? 'config';
   const result = configSchema.safeParse(config, { reportInput: true });
   if (!result.success) {

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError, ResourceExhaustedError } from '@memorize/errors';
-import {
-  checkEvaluationSet,
-  checkModelConfigLimits,
-  estimateModelBytes,
-  LLAMA2C_CONFIG_FIELDS,
-  MAX_CONTEXT_LENGTH,
-  type ModelConfigShape,
-} from '@memorize/validation';
+import { HF_CONFIG_FIELDS, LLAMA2C_HEADER_FIELDS } from '@memorize/lm';
+import { checkEvaluationSet, checkModelConfigLimits, estimateModelBytes, MAX_CONTEXT_LENGTH, type ModelConfigShape } from '@memorize/validation';
 
 /** stories260K as libs/lm reads it (../shared/models/stories260K). */
 const stories: ModelConfigShape = {
@@ -56,7 +50,7 @@ const bad: [Partial<ModelConfigShape>, string, string][] = [
 for (const [patch, field, fragment] of bad) {
   test(`model config ${JSON.stringify(patch)} -> ${field}`, () => {
     assert.throws(
-      () => checkModelConfigLimits({ ...stories, ...patch }, { source: 'hf/config.json' }),
+      () => checkModelConfigLimits({ ...stories, ...patch }, { source: 'hf/config.json', fields: HF_CONFIG_FIELDS }),
       (e: unknown) =>
         e instanceof InvalidArgumentError && e.field === field && e.message.startsWith('hf/config.json: ') && e.message.includes(fragment),
     );
@@ -64,7 +58,7 @@ for (const [patch, field, fragment] of bad) {
 }
 
 test('llama2.c names, and the budget: weights + RoPE tables against free memory or a given limit', () => {
-  assert.throws(() => checkModelConfigLimits({ ...stories, maxSeqLen: 2e7 }, { fields: LLAMA2C_CONFIG_FIELDS }), {
+  assert.throws(() => checkModelConfigLimits({ ...stories, maxSeqLen: 2e7 }, { fields: LLAMA2C_HEADER_FIELDS }), {
     name: 'InvalidArgumentError',
     message: /seq_len must be/,
   });

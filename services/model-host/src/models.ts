@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   checkTokenIds,
   encodeBounded,
+  HF_CONFIG_FIELDS,
+  LLAMA2C_HEADER_FIELDS,
   loadModel,
   loadTokenizer,
   resolveTokenizerPath,
@@ -10,7 +12,7 @@ import {
   type Tokenizer,
   type TransformerModel,
 } from '@memorize/lm';
-import { checkModelConfigLimits, HF_CONFIG_FIELDS, LLAMA2C_CONFIG_FIELDS, type ModelBytes } from '@memorize/validation';
+import { checkModelConfigLimits, type ModelBytes } from '@memorize/validation';
 import { ByteBudgetCache, defaultCacheBytes, type Implementation } from '@memorize/service-kit';
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
@@ -68,7 +70,7 @@ export function checkConfig(config: ModelConfig, source: ConfigSource): void {
 }
 
 function checkConfigBytes(config: ModelConfig, source: ConfigSource): ModelBytes {
-  return checkModelConfigLimits(config, { source: source.path, fields: source.format === 'hf' ? HF_CONFIG_FIELDS : LLAMA2C_CONFIG_FIELDS });
+  return checkModelConfigLimits(config, { source: source.path, fields: source.format === 'hf' ? HF_CONFIG_FIELDS : LLAMA2C_HEADER_FIELDS });
 }
 
 /** A load in progress holds its bytes under a key no model id can take (ids match [A-Za-z0-9._-]). */
