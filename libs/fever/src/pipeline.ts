@@ -221,12 +221,12 @@ export interface AttributedClaim {
  * The in-memory part of the pipeline (buildCorpus = streaming reads + this). `pages` needs to hold at
  * least the attributed pages.
  */
-export function assembleCorpus(
+export async function assembleCorpus(
   attributed: readonly AttributedClaim[],
   pages: ReadonlyMap<string, WikiPage>,
   options: CorpusOptions = {},
   context: { hash?: string; issues?: IssueLog; pagesPath?: string; resolved?: ResolvedCorpusOptions } = {},
-): Corpus {
+): Promise<Corpus> {
   const opts = context.resolved ?? resolveOptions(options);
   const pagesField = context.pagesPath ?? 'pages';
   const stats: CorpusStats = {
@@ -319,7 +319,7 @@ export function assembleCorpus(
 
   const corpus: Corpus = { hash: context.hash ?? '', options: opts, pages: kept, stats };
   if (options.tokenizer) {
-    corpus.documents = tokenizeDocuments(kept, options.tokenizer);
+    corpus.documents = await tokenizeDocuments(kept, options.tokenizer);
     corpus.chunks = chunkDocuments(corpus.documents, opts.maxLength);
     stats.tokens = corpus.documents.reduce((s, d) => s + d.tokens.length, 0);
     stats.chunks = corpus.chunks.length;

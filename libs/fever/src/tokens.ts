@@ -1,5 +1,6 @@
 /** Tokenisation and chunking of documents, and k-shingle keys of token ids. */
 import { InvalidArgumentError } from '@memorize/errors';
+import { yieldToEventLoop } from '@memorize/tensor';
 
 /** The only tokenizer surface the pipeline needs (libs/lm's tokenizers satisfy it). */
 export interface TextTokenizer {
@@ -28,8 +29,19 @@ export interface Chunk {
   tokens: number[];
 }
 
-export function tokenizeDocuments(docs: readonly DocumentText[], tokenizer: TextTokenizer): TokenizedDocument[] {
-  return docs.map((doc, index) => ({ id: doc.id, index, tokens: tokenizer.encode(doc.text, { bos: true }) }));
+export async function tokenizeDocuments(docs: readonly DocumentText[], tokenizer: TextTokenizer): Promise<TokenizedDocument[]> {
+  // Document by document with the event loop yielded every 10 ms: a service building a large corpus keeps
+  // answering health checks and other calls meanwhile.
+  const out: TokenizedDocument[] = [];
+  let sliceStart = performance.now();
+  for (const [index, doc] of docs.entries()) {
+    out.push({ id: doc.id, index, tokens: tokenizer.encode(doc.text, { bos: true }) });
+    if (performance.now() - sliceStart >= 10) {
+      await yieldToEventLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return out;
 }
 
 /**

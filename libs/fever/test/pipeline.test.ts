@@ -160,7 +160,7 @@ test('tokenizer: stats.tokens and chunks of BOS + tokens with max length and doc
   }
   assert.equal(corpus.stats.chunks, corpus.chunks!.length);
   assert.deepEqual(
-    chunkDocuments(tokenizeDocuments([{ id: 'd', text: 'a b c d e' }], wordTokenizer), 2).map((c) => c.tokens.length),
+    chunkDocuments(await tokenizeDocuments([{ id: 'd', text: 'a b c d e' }], wordTokenizer), 2).map((c) => c.tokens.length),
     [2, 2, 2],
   );
   assert.throws(() => chunkDocuments([], 0), InvalidArgumentError);
@@ -243,7 +243,7 @@ test('assembleCorpus works in memory on records', async () => {
       page,
     })),
   );
-  const corpus = assembleCorpus(attributed, pages, { poolPerPage: 1, stratifyPool: true });
+  const corpus = await assembleCorpus(attributed, pages, { poolPerPage: 1, stratifyPool: true });
   assert.equal(corpus.stats.pages, 3);
   assert.equal(corpus.stats.pool, 3);
   // a missing label is filled exactly when another page's pool has it
@@ -255,5 +255,5 @@ test('assembleCorpus works in memory on records', async () => {
     }
   }
   assert.equal(corpus.stats.filled, fillable);
-  assert.throws(() => assembleCorpus([], pages), InvalidArgumentError);
+  await assert.rejects(assembleCorpus([], pages), InvalidArgumentError);
 });
