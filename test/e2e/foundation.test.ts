@@ -77,12 +77,16 @@ test('grpc.health.v1.Health/Check called with descriptors from reflection only',
   assert.equal(unknown.call?.code, 'NOT_FOUND');
 });
 
-test('operations later issues fill answer UNIMPLEMENTED, naming the method', async () => {
+test('operations later issues fill answer UNIMPLEMENTED, naming the method; lookups by id NOT_FOUND', async () => {
   const client = connect(trainer.TrainerClient, processes[2].address);
   try {
     await assert.rejects(
+      callUnary(client, client.listRuns, { state: 0, limit: 5 }, 5_000),
+      (e: ServiceError) => e.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/ListRuns/.test(e.details),
+    );
+    await assert.rejects(
       callUnary(client, client.getRun, { runId: 'r1' }, 5_000),
-      (e: ServiceError) => e.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/GetRun/.test(e.details),
+      (e: ServiceError) => e.code === status.NOT_FOUND && e.details.includes('no run "r1"'),
     );
   } finally {
     client.close();
