@@ -4,4 +4,5 @@ export { registerMissingWasmKernels, ROPE_KERNEL, type RopeKernelAttrs } from '.
 export { enableGradients, gradientsRegistered } from './gradients.js';
 export { matMul2d, batchMatMul } from './ops.js';
 export { yieldToEventLoop } from './yield.js';
+export { betweenSlices, type SliceOptions } from './slices.js';
 export { mulberry32, normals, fmix32, mixWord, deriveSeed, derivedRandom, shuffled } from './random.js';
