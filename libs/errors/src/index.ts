@@ -24,3 +24,7 @@ export class ResourceExhaustedError extends MemorizeError {}
 export class AlreadyExistsError extends MemorizeError {}
 /** The caller may not touch this (a path outside its configured root, a file the service cannot read): PERMISSION_DENIED. */
 export class PermissionDeniedError extends MemorizeError {}
+/** The call's deadline passed before its work was done (checked between slices): DEADLINE_EXCEEDED. */
+export class DeadlineExceededError extends MemorizeError {}
+/** The caller cancelled the call (or the server is shutting down its work): CANCELLED. */
+export class CancelledError extends MemorizeError {}

@@ -1,6 +1,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
+  CancelledError,
+  DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
   MemorizeError,
@@ -24,6 +26,8 @@ const codeOf: Array<[new (...args: never[]) => MemorizeError, status]> = [
   [ResourceExhaustedError, status.RESOURCE_EXHAUSTED],
   [AlreadyExistsError, status.ALREADY_EXISTS],
   [PermissionDeniedError, status.PERMISSION_DENIED],
+  [DeadlineExceededError, status.DEADLINE_EXCEEDED],
+  [CancelledError, status.CANCELLED],
 ];
 
 /** Error thrown by handlers to answer a specific status (CANCELLED, DEADLINE_EXCEEDED, UNIMPLEMENTED...). */
