@@ -36,6 +36,7 @@ program
   .option('--data-root <dir>', 'data: client data paths resolve inside it (default $MEMORIZE_HOME/data)')
   .option('--corpus-cache-bytes <size>', 'data: bytes the held corpora may take, LRU evicted past it (default 512MiB)')
   .option('--model-cache-bytes <size>', 'model-host: bytes the held models may take, LRU evicted past it (default 8GiB)')
+  .option('--queue-depth <n>', 'model-host: calls one model queues (waiting or running) before RESOURCE_EXHAUSTED (default 64)')
   .action(async (service: string, options: ServeOptions) => {
     if (options.port !== undefined) integerIn(options.port, '--port', 0, 65535);
     await runServe(service, options);

@@ -10,6 +10,7 @@ export interface ServeOptions {
   dataRoot?: string;
   corpusCacheBytes?: string;
   modelCacheBytes?: string;
+  queueDepth?: string;
 }
 
 /** `memorize serve <service>`: runs one service in this process until SIGTERM/SIGINT. */
@@ -25,5 +26,6 @@ export async function runServe(name: string, options: ServeOptions): Promise<voi
     dataRoot: options.dataRoot,
     corpusCacheBytes: options.corpusCacheBytes,
     modelCacheBytes: options.modelCacheBytes,
+    queueDepth: options.queueDepth,
   });
 }

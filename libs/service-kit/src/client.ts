@@ -20,10 +20,16 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => unknown;
 
-/** Calls a unary method with a deadline (every call gets one). */
-export function callUnary<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req, deadlineMs = 30_000): Promise<Res> {
+/** Calls a unary method with a deadline (every call gets one) and optional metadata (e.g. model-host's `client` key). */
+export function callUnary<Req, Res>(
+  client: Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  deadlineMs = 30_000,
+  metadata: Metadata = new Metadata(),
+): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (error, response) => {
+    method.call(client, request, metadata, { deadline: new Date(Date.now() + deadlineMs) }, (error, response) => {
       if (error) reject(error);
       else resolve(response);
     });

@@ -41,6 +41,8 @@ export interface ConfigOverrides {
   memoryRoot?: string;
   /** Folder client data paths resolve in (data). */
   dataRoot?: string;
+  /** model-host: calls a model's queue holds (waiting or running) before RESOURCE_EXHAUSTED. */
+  queueDepth?: number | string;
 }
 
 function envKey(name: string, key: string): string {
@@ -119,4 +121,21 @@ export function loadRoot(name: string, kind: RootKind, overrides: ConfigOverride
     return resolve(value);
   }
   return join(memorizeHome(env), { model: 'models', memory: 'memories', data: 'data' }[kind]);
+}
+
+/** The default depth of a model's job queue in model-host (--queue-depth). */
+export const DEFAULT_QUEUE_DEPTH = 64;
+
+/**
+ * The depth of a model's job queue: the flag (--queue-depth), else MEMORIZE_<SERVICE>_QUEUE_DEPTH, else
+ * MEMORIZE_QUEUE_DEPTH, else 64. An integer in [1, 100000]; anything else is InvalidArgumentError naming the setting.
+ */
+export function loadQueueDepth(name: string, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): number {
+  const candidates: Array<[number | string | undefined, string]> = [
+    [overrides.queueDepth, '--queue-depth'],
+    [env[envKey(name, 'QUEUE_DEPTH')], envKey(name, 'QUEUE_DEPTH')],
+    [env.MEMORIZE_QUEUE_DEPTH, 'MEMORIZE_QUEUE_DEPTH'],
+  ];
+  for (const [value, field] of candidates) if (value !== undefined) return integer(value, field, 1, 100_000);
+  return DEFAULT_QUEUE_DEPTH;
 }

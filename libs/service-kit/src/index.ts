@@ -1,4 +1,14 @@
-export { loadServiceConfig, loadRoot, memorizeHome, defaultPorts, type ServiceConfig, type ConfigOverrides, type RootKind } from './config.js';
+export {
+  loadServiceConfig,
+  loadRoot,
+  loadQueueDepth,
+  DEFAULT_QUEUE_DEPTH,
+  memorizeHome,
+  defaultPorts,
+  type ServiceConfig,
+  type ConfigOverrides,
+  type RootKind,
+} from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { toStatusError, GrpcStatusError, status, type StatusError } from './status.js';
 export { adaptService, validatedUnimplemented, type CallContext, type Implementation, type UnaryHandler, type StreamHandler } from './handlers.js';
@@ -9,4 +19,4 @@ export { addReflection, healthServiceName, reflectionDefinition } from './reflec
 export { healthFileDescriptor, healthProtoFile } from './health-descriptor.js';
 export { ByteBudgetCache, type ByteBudgetCacheOptions } from './byte-cache.js';
 export { defaultCacheBytes, loadCacheBudget, parseBytes, type CacheKind, type CacheOverrides } from './cache-config.js';
-export { cacheBudgetOrExit } from './cache-config-main.js';
+export { cacheBudgetOrExit, settingOrExit } from './cache-config-main.js';

@@ -295,7 +295,8 @@ export const modelHostRequests = {
       // SaveMemoryRequest.overwrite (added with the file roots of issue #9); optional until that proto change lands.
       overwrite: bool.optional(),
     }),
-  loadMemory: (): z.ZodType => message<modelHost.LoadMemoryRequest>({ modelId: name, path, memoryId: optionalName, replace: bool }),
+  loadMemory: (): z.ZodType =>
+    message<modelHost.LoadMemoryRequest>({ modelId: name, path, memoryId: optionalName, replace: bool, skipOptimizer: bool }),
   score: (ctx: Ctx): z.ZodType =>
     message<modelHost.ScoreRequest>({
       modelId: name,

@@ -1,4 +1,4 @@
-import { yieldToEventLoop } from '@memorize/tensor';
+import { betweenSlices, type SliceOptions } from '@memorize/tensor';
 import type { EncodeOptions, Tokenizer } from './types.js';
 
 /**
@@ -50,9 +50,8 @@ export interface SlicedEncoder {
   encodeParts(text: string, opts?: EncodeOptions): Iterable<number[]>;
 }
 
-export interface BoundedEncodeOptions {
-  /** Checked between slices: once aborted, encoding stops with `signal.reason`. */
-  signal?: AbortSignal;
+/** `signal` is checked and `nextSlice` awaited between slices (see SliceOptions). */
+export interface BoundedEncodeOptions extends SliceOptions {
   /** Longest stretch of work between two yields to the event loop, milliseconds (default 10). */
   sliceMs?: number;
 }
@@ -71,17 +70,15 @@ export async function encodeBounded(
   opts: EncodeOptions = {},
   bounds: BoundedEncodeOptions = {},
 ): Promise<number[]> {
-  const { signal } = bounds;
   const sliceMs = bounds.sliceMs ?? 10;
-  if (signal?.aborted) throw signal.reason;
+  bounds.signal?.throwIfAborted();
   if (!hasParts(tokenizer)) return tokenizer.encode(text, opts);
   const out: number[] = [];
   let sliceStart = performance.now();
   for (const part of tokenizer.encodeParts(text, opts)) {
     for (let i = 0; i < part.length; i++) out.push(part[i]);
     if (performance.now() - sliceStart >= sliceMs) {
-      await yieldToEventLoop();
-      if (signal?.aborted) throw signal.reason;
+      await betweenSlices(bounds);
       sliceStart = performance.now();
     }
   }
