@@ -10,3 +10,11 @@ test('serve: a bad --corpus-cache-bytes / --model-cache-bytes exits 2 naming the
   assert.equal(host.code, 2);
   assert.match(host.stderr, /--model-cache-bytes must be a positive byte count/);
 });
+
+test('serve: a bad --queue-depth (or MEMORIZE_MODEL_HOST_QUEUE_DEPTH) exits 2 naming the setting', () => {
+  for (const value of ['0', '2.5', '100001']) {
+    const host = memorize(['serve', 'model-host', '--port', '0', '--queue-depth', value], 30_000);
+    assert.equal(host.code, 2, value);
+    assert.match(host.stderr, new RegExp(`--queue-depth must be an integer in \\[1, 100000\\], got "${value.replace('.', '\\.')}"`));
+  }
+});

@@ -1,14 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { modelHost } from '@memorize/contracts';
 import { loadTokenizer } from '@memorize/lm';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
+import { healthDuring } from './health-during.js';
 import { feverFiles, sharedRootsEnv, startServiceProcess, storiesDir, storiesTok, type ServiceProcess } from '@memorize/testing';
 
 /** Bounded work (issue 9): long requests run in slices, caches stay within their byte budgets, unloading frees memory. */
@@ -34,40 +33,6 @@ function rssMiB(pid: number): number {
     .split('\n')
     .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) / 1024;
-}
-
-/**
- * Health checks every ~10 ms from a separate process while `work` runs: the slowest answer among the checks that
- * started during the work, and how many those were.
- */
-async function healthDuring<T>(address: string, work: () => Promise<T>): Promise<{ result: T; worstMs: number; answered: number }> {
-  const probe = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./health-probe.ts', import.meta.url)), address], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  probe.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('ready\n')) ready();
-  });
-  const exited = new Promise((r) => probe.on('exit', r));
-  await isReady;
-  const start = Date.now();
-  let end = Infinity;
-  try {
-    const result = await work().finally(() => (end = Date.now()));
-    return { result, ...(await stopProbe()) };
-  } catch (error) {
-    await stopProbe();
-    throw error;
-  }
-  async function stopProbe(): Promise<{ worstMs: number; answered: number }> {
-    probe.stdin.end();
-    await exited;
-    const during = (JSON.parse(out.slice(out.indexOf('samples ') + 8)) as Array<[number, number]>).filter(([t]) => t >= start && t <= end);
-    return { worstMs: Math.max(0, ...during.map(([, ms]) => ms)), answered: during.length };
-  }
 }
 
 let host: ServiceProcess;

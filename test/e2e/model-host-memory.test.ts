@@ -80,7 +80,12 @@ test('a memory created, trained by TrainStep, saved and loaded again gives the s
   const saved = await callUnary(client, client.saveMemory, { memoryId: 'simset', path, includeOptimizer: true, overwrite: false }, 30_000);
   assert.equal(saved.bytes, BigInt(statSync(path).size));
   assert.ok(statSync(`${path}.optim.safetensors`).size > 0);
-  const loaded = await callUnary(client, client.loadMemory, { modelId: 'bin', path, memoryId: 'simset-copy', replace: false }, 30_000);
+  const loaded = await callUnary(
+    client,
+    client.loadMemory,
+    { modelId: 'bin', path, memoryId: 'simset-copy', replace: false, skipOptimizer: false },
+    30_000,
+  );
   assert.equal(loaded.memory!.documents, 3);
   assert.ok(Math.abs((await loss('simset-copy')) - trained) < 1e-5);
   const got = await callUnary(client, client.getMemory, { memoryId: 'simset-copy', includeEntrySets: true }, 10_000);
@@ -200,7 +205,12 @@ test('memory errors: bad config, duplicate name, another base model, unknown mem
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /documents/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.loadMemory, { modelId: 'hf', path: join(dir, 'simset.safetensors'), memoryId: 'z', replace: false }, 10_000),
+    callUnary(
+      client,
+      client.loadMemory,
+      { modelId: 'hf', path: join(dir, 'simset.safetensors'), memoryId: 'z', replace: false, skipOptimizer: false },
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /base model/.test(e.details),
   );
   await assert.rejects(

@@ -89,7 +89,8 @@ const save = (path: string, overwrite = false) =>
   callUnary(client, client.saveMemory, { memoryId: 'mem', path, includeOptimizer: false, overwrite }, 30_000);
 const loadModel = (path: string, tokenizerPath = '') =>
   callUnary(client, client.loadModel, modelHost.LoadModelRequest.fromPartial({ path, tokenizerPath, modelId: 'x' }), 30_000);
-const loadMemory = (path: string) => callUnary(client, client.loadMemory, { modelId: 'm', path, memoryId: 'loaded', replace: true }, 30_000);
+const loadMemory = (path: string) =>
+  callUnary(client, client.loadMemory, { modelId: 'm', path, memoryId: 'loaded', replace: true, skipOptimizer: false }, 30_000);
 
 test('a model path resolves in the model root; the info names it relative to the root', async () => {
   const info = await callUnary(client, client.getModelInfo, { modelId: 'm' }, 10_000);

@@ -1,12 +1,13 @@
 /**
  * Incremental decoding with a KV cache: the prompt is run once, then each new token costs one position.
  */
-import { tf, yieldToEventLoop } from '@memorize/tensor';
+import { betweenSlices, tf, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import type { HookContext, LayerHook, TransformerModel } from './model.js';
 import { Sampler, type SamplerOptions } from './sampling.js';
 
-export interface GenerateOptions extends Partial<SamplerOptions> {
+/** The prompt is one slice and each further token one: `signal` is checked and `nextSlice` awaited between them. */
+export interface GenerateOptions extends Partial<SamplerOptions>, SliceOptions {
   /** Upper bound on generated tokens (the stop token is not counted or returned). */
   maxNewTokens: number;
   /** Generation ends when one of these is sampled. Default: the model's EOS. */
@@ -41,6 +42,7 @@ export async function generate(model: TransformerModel, prompt: readonly number[
   if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) {
     throw new InvalidArgumentError('maxNewTokens must be a non-negative integer', 'maxNewTokens');
   }
+  options.signal?.throwIfAborted();
   const sampler = new Sampler({ temperature: options.temperature ?? 0, topP: options.topP ?? 1, seed: options.seed });
   const stop = new Set(options.stopTokens ?? [model.config.eosId]);
   const maxSeq = model.config.maxSeqLen;
@@ -58,7 +60,7 @@ export async function generate(model: TransformerModel, prompt: readonly number[
       tokens.push(next);
       await options.onToken?.(next, previous);
       // Once per token, so a server stays responsive and streamed tokens reach the client as they are made.
-      await yieldToEventLoop();
+      await betweenSlices(options);
       previous = next;
       if (tokens.length >= options.maxNewTokens) return { tokens, stopReason: 'max_new_tokens', seed: sampler.seed };
       if (cache.length >= maxSeq) return { tokens, stopReason: 'max_seq_len', seed: sampler.seed };

@@ -3,7 +3,7 @@
  * loss used for memorization. Batches are right-padded: with causal attention, padding after a row's last
  * real token cannot influence that row's real positions, so results do not depend on batch composition.
  */
-import { tf, yieldToEventLoop } from '@memorize/tensor';
+import { betweenSlices, tf, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import type { HookContext, LayerHook, TokenRows, TransformerModel } from './model.js';
 
@@ -48,7 +48,8 @@ export interface ScoreResult {
   tokenLogprobs: number[];
 }
 
-export interface ScoreOptions {
+/** One batch of rows is one slice: `signal` is checked and `nextSlice` awaited between batches. */
+export interface ScoreOptions extends SliceOptions {
   /** Rows per forward pass (default 8). */
   batchSize?: number;
   hooks?: ReadonlyMap<number, LayerHook>;
@@ -89,11 +90,13 @@ export async function scoreContinuations(
   if (options.docIds && options.docIds.length !== requests.length) {
     throw new InvalidArgumentError('docIds must have one entry per request', 'docIds');
   }
+  options.signal?.throwIfAborted();
   const pad = options.padId ?? 0;
   // Longest first, so each batch pads little (results do not depend on the grouping).
   const prepared = requests.map((r, i) => prepare(r, i, model.config.maxSeqLen)).sort((a, b) => b.input.length - a.input.length);
   const results: ScoreResult[] = new Array(requests.length);
   for (let s = 0; s < prepared.length; s += batchSize) {
+    if (s > 0) await betweenSlices(options);
     const batch = prepared.slice(s, s + batchSize);
     const t = batch[0].input.length;
     const tokens = batch.map((p) => [...p.input, ...new Array(t - p.input.length).fill(pad)]);
@@ -113,7 +116,6 @@ export async function scoreContinuations(
       return [targetLogProbs(logits, targets), tf.argMax(logits, -1)];
     });
     const [lpData, amData] = await Promise.all([lp.data(), am.data()]);
-    await yieldToEventLoop();
     lp.dispose();
     am.dispose();
     batch.forEach((p, r) => {
@@ -182,4 +184,70 @@ export function documentLoss(model: TransformerModel, tokens: TokenRows, options
     const perRow = tf.div(rowSums, tf.tensor1d(tokenCounts.map((c) => Math.max(c, 1)))) as tf.Tensor1D;
     return { loss, perRow, tokenCounts };
   }) as DocumentLoss;
+}
+
+/** A row of token ids (at least two) and the document it belongs to (handed to hooks). */
+export interface LossRow {
+  ids: readonly number[];
+  docId?: number | string;
+}
+
+export interface DocumentLossesOptions extends SliceOptions {
+  /** Rows per forward pass (default 8); one batch is one slice. */
+  batchSize?: number;
+  hooks?: ReadonlyMap<number, LayerHook>;
+}
+
+export interface DocumentLosses {
+  /** Mean next-token cross-entropy per row (nats per token). */
+  rowLoss: number[];
+  /** Targets counted per row (its length - 1). */
+  rowTokens: number[];
+  /** Token-weighted mean over all rows (nats per token). */
+  loss: number;
+  tokens: number;
+}
+
+/** Right-pads rows to one length with `padId` (masked out): neither input nor target. */
+export function padTokenRows(rows: readonly { ids: readonly number[] }[], padId = 0): { tokens: number[][]; attentionMask: number[][] } {
+  if (rows.length === 0) throw new InvalidArgumentError('rows: empty batch', 'rows');
+  const t = Math.max(...rows.map((r) => r.ids.length));
+  if (t < 2) throw new InvalidArgumentError('rows: need at least two tokens per row', 'rows');
+  return {
+    tokens: rows.map((r) => [...r.ids, ...new Array<number>(t - r.ids.length).fill(padId)]),
+    attentionMask: rows.map((r) => [...r.ids.map(() => 1), ...new Array<number>(t - r.ids.length).fill(0)]),
+  };
+}
+
+/**
+ * The document loss of many rows, batch by batch (right-padded: results do not depend on the batch size), one
+ * batch per slice: the memorization error when the rows are a corpus and the hooks a memory.
+ */
+export async function documentLosses(
+  model: TransformerModel,
+  rows: readonly LossRow[],
+  options: DocumentLossesOptions = {},
+): Promise<DocumentLosses> {
+  const batchSize = options.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('batchSize must be a positive integer', 'batchSize');
+  options.signal?.throwIfAborted();
+  const rowLoss: number[] = [];
+  const rowTokens: number[] = [];
+  for (let s = 0; s < rows.length; s += batchSize) {
+    if (s > 0) await betweenSlices(options);
+    const batch = rows.slice(s, s + batchSize);
+    const padded = padTokenRows(batch);
+    const result = documentLoss(model, padded.tokens, {
+      attentionMask: padded.attentionMask,
+      hooks: options.hooks,
+      docIds: batch.map((r) => r.docId),
+    });
+    const perRow = await result.perRow.data();
+    tf.dispose([result.loss, result.perRow]);
+    rowLoss.push(...perRow);
+    rowTokens.push(...result.tokenCounts);
+  }
+  const tokens = rowTokens.reduce((a, b) => a + b, 0);
+  const loss = tokens > 0 ? rowLoss.reduce((a, l, i) => a + l * rowTokens[i], 0) / tokens : 0;
+  return { rowLoss, rowTokens, loss, tokens };
 }

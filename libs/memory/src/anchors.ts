@@ -6,6 +6,7 @@
  */
 import { generate, type TransformerModel } from '@memorize/lm';
 import { InvalidArgumentError } from '@memorize/errors';
+import { betweenSlices, type SliceOptions } from '@memorize/tensor';
 import { deriveSeed } from './hash.js';
 
 export interface AnchorSampleOptions {
@@ -19,8 +20,11 @@ export interface AnchorSampleOptions {
   temperature?: number;
 }
 
-/** `count` rows [BOS, sampled tokens...] from the base model without any memory; rows shorter than 2 are redrawn once. */
-export async function sampleAnchorRows(model: TransformerModel, o: AnchorSampleOptions): Promise<number[][]> {
+/**
+ * `count` rows [BOS, sampled tokens...] from the base model without any memory; rows shorter than 2 are redrawn
+ * once. Each sampled token is one slice (`slices`: cancellation and the scheduler's turns).
+ */
+export async function sampleAnchorRows(model: TransformerModel, o: AnchorSampleOptions, slices: SliceOptions = {}): Promise<number[][]> {
   if (!Number.isInteger(o.count) || o.count < 1)
     throw new InvalidArgumentError(`anchor count must be a positive integer, got ${o.count}`, 'anchorSamples');
   if (!Number.isInteger(o.tokens) || o.tokens < 1)
@@ -30,7 +34,9 @@ export async function sampleAnchorRows(model: TransformerModel, o: AnchorSampleO
   for (let i = 0; i < o.count; i++) {
     let row: number[] = [];
     for (let attempt = 0; attempt < 2 && row.length < 2; attempt++) {
+      if (rows.length > 0 || attempt > 0) await betweenSlices(slices);
       const r = await generate(model, bos, {
+        ...slices,
         maxNewTokens: o.tokens,
         temperature: o.temperature ?? 1,
         seed: deriveSeed(o.seed, `anchor/${i}/${attempt}`),

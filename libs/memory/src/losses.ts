@@ -3,7 +3,7 @@
  * excluded (rows are right-padded; with causal attention the padding cannot reach real positions).
  * guidanceLoss (doc-key): L = CE(x | K_D) + w * mean_rows relu(tau - CE_row(x | K_neg)).
  */
-import { documentLoss, type TransformerModel } from '@memorize/lm';
+import { documentLoss, padTokenRows, type TransformerModel } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import type { MaskSource } from './config.js';
@@ -22,16 +22,9 @@ export interface PaddedBatch {
   docIds: (number | undefined)[];
 }
 
-/** Right-pads rows to equal length (pad id 0, masked out). */
+/** Right-pads rows to equal length (pad id 0, masked out; libs/lm's padTokenRows) with each row's document. */
 export function padRows(rows: readonly TrainingRow[], padId = 0): PaddedBatch {
-  if (rows.length === 0) throw new InvalidArgumentError('rows: empty batch', 'rows');
-  const t = Math.max(...rows.map((r) => r.ids.length));
-  if (t < 2) throw new InvalidArgumentError('rows: need at least two tokens per row', 'rows');
-  return {
-    tokens: rows.map((r) => [...r.ids, ...new Array<number>(t - r.ids.length).fill(padId)]),
-    attentionMask: rows.map((r) => [...r.ids.map(() => 1), ...new Array<number>(t - r.ids.length).fill(0)]),
-    docIds: rows.map((r) => r.documentIndex),
-  };
+  return { ...padTokenRows(rows, padId), docIds: rows.map((r) => r.documentIndex) };
 }
 
 export interface LossOptions {

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { common, seed32, type modelHost } from '@memorize/contracts';
 import { checkOverwrite, checkRegularFile, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
@@ -21,10 +21,14 @@ import type { LayerHook } from '@memorize/lm';
 import { tf } from '@memorize/tensor';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { HeldModel, ModelRegistry } from './models.js';
+import { RwLock } from '@memorize/engine';
+import type { SliceOptions } from '@memorize/tensor';
 
 /** The hooks a request's memory selection adds to the forward pass (none = the pretrained model). */
 export interface MemoryBinding {
   hooks?: ReadonlyMap<number, LayerHook>;
+  /** The memory selected: its lock is read-held for the whole call, so every row sees one version. */
+  memory?: HeldMemory;
 }
 
 /** A memory held by the host, attached to one base model, with its optimizer once trained. */
@@ -36,6 +40,11 @@ export interface HeldMemory {
   trainerOptions?: string;
   /** Base-model samples for the anchor term, drawn once when first asked for. */
   anchors?: number[][];
+  /**
+   * Readers (Score, DocumentLoss, Generate, SaveMemory) share it for their whole call; TrainStep and the disposal
+   * of a deleted or replaced memory take it alone — so no call sees a memory change mid-call or a disposed tensor.
+   */
+  lock: RwLock;
 }
 
 const kindFromProto: Record<number, MemoryConfig['kind'] | undefined> = {
@@ -129,6 +138,19 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
   };
 }
 
+/** The trainer settings of a TrainStep request: unset fields take the reference defaults. */
+function trainerOptions(request: Partial<modelHost.TrainStepRequest>): TrainerOptions {
+  const d = TRAINING_DEFAULTS;
+  return {
+    weightDecay: request.weightDecay ?? d.weightDecay,
+    gradClip: request.gradClip ?? d.gradClip,
+    beta1: request.beta1 ?? d.beta1,
+    beta2: request.beta2 ?? d.beta2,
+    epsilon: request.epsilon ?? d.epsilon,
+    anchorWeight: request.anchorKlWeight ?? 0,
+  };
+}
+
 const namePattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The memories held by the host, by name. */
@@ -159,8 +181,9 @@ export class MemoryStore {
     if (!namePattern.test(id)) throw new InvalidArgumentError('memory_id must match [A-Za-z0-9._-]{1,128}', 'memory_id');
     const existing = this.memories.get(id);
     if (existing && !replace) throw new AlreadyExistsError(`memory "${id}" exists (delete it or pass replace)`, 'memory_id');
-    if (existing) this.delete(id);
-    const held = { id, modelId, memory };
+    // The old memory is disposed once the calls using it end; the new one serves new calls at once.
+    if (existing) void this.delete(id);
+    const held: HeldMemory = { id, modelId, memory, lock: new RwLock() };
     this.memories.set(id, held);
     return held;
   }
@@ -179,15 +202,36 @@ export class MemoryStore {
     return this.add(request.memoryId, model.id, memory);
   }
 
-  async load(request: modelHost.LoadMemoryRequest): Promise<HeldMemory> {
+  /**
+   * Reads a memory file inside the memory root and, unless `skip_optimizer`, the optimizer state SaveMemory wrote
+   * beside it (<path>.optim.safetensors), so that training resumes with the same AdamW moments and step.
+   */
+  async load(request: modelHost.LoadMemoryRequest): Promise<{ held: HeldMemory; optimizerRestored: boolean }> {
     const model = this.models.get(request.modelId);
     const root = this.memoryRoot;
     const path = resolveInRoot(root, request.path, 'path');
     checkRegularFile(path, 'path', { noFollow: true, shown: request.path });
     const memory = await inClientTerms(root, [{ field: 'path', client: request.path, path }], () => loadMemory(path, baseInfo(model.model)));
+    let trainer: MemoryTrainer | undefined;
     try {
-      return this.add(request.memoryId || basename(path).replace(/\.safetensors$/, ''), model.id, memory, request.replace);
+      const optim = `${path}.optim.safetensors`;
+      if (!request.skipOptimizer && existsSync(optim)) {
+        const shown = `${request.path}.optim.safetensors`;
+        checkRegularFile(optim, 'path', { noFollow: true, shown });
+        if (!isMemorizeFile(optim, 'memorize.adamw/v1')) {
+          throw new InvalidArgumentError(`${shown} is not an optimizer-state file (pass skip_optimizer to load the memory without it)`, 'path');
+        }
+        trainer = new MemoryTrainer(model.model, memory, trainerOptions({}));
+        await inClientTerms(root, [{ field: 'path', client: shown, path: optim }], () => trainer!.loadState(optim));
+      }
+      const held = this.add(request.memoryId || basename(path).replace(/\.safetensors$/, ''), model.id, memory, request.replace);
+      if (trainer) {
+        held.trainer = trainer;
+        held.trainerOptions = JSON.stringify(trainerOptions({}));
+      }
+      return { held, optimizerRestored: trainer !== undefined };
     } catch (error) {
+      trainer?.dispose();
       memory.dispose();
       throw error;
     }
@@ -222,17 +266,26 @@ export class MemoryStore {
     return { path: shownInRoot(root, path), bytes: BigInt(statSync(path).size) };
   }
 
-  delete(id: string): void {
+  /**
+   * Removes the memory at once (new calls naming it answer NOT_FOUND); resolves once the calls using it have
+   * ended and its tensors (and optimizer state) are disposed.
+   */
+  async delete(id: string): Promise<void> {
     const held = this.get(id);
     this.memories.delete(id);
-    held.trainer?.dispose();
-    held.memory.dispose();
+    const release = await held.lock.write('DeleteMemory');
+    try {
+      held.trainer?.dispose();
+      held.memory.dispose();
+    } finally {
+      release();
+    }
   }
 
-  /** Frees every memory of a model (when it is unloaded). */
-  deleteForModel(modelId: string): string[] {
+  /** Frees every memory of a model (when it is unloaded), each once its calls have ended. */
+  async deleteForModel(modelId: string): Promise<string[]> {
     const ids = this.list(modelId).map((m) => m.id);
-    for (const id of ids) this.delete(id);
+    await Promise.all(ids.map((id) => this.delete(id)));
     return ids;
   }
 
@@ -243,10 +296,11 @@ export class MemoryStore {
       throw new InvalidArgumentError(`memory "${memory.id}" belongs to model "${memory.modelId}", not "${held.id}"`, 'memory.memory_id');
     }
     const maskSource = pick(selection.maskSource, maskSourceFromProto, undefined, 'memory.mask_source');
-    return { hooks: memory.memory.hooks({ maskSource }) };
+    return { hooks: memory.memory.hooks({ maskSource }), memory };
   }
 
-  async trainStep(request: modelHost.TrainStepRequest): Promise<modelHost.TrainStepResponse> {
+  /** One optimizer step (one slice; drawing the anchor samples the first time takes several). */
+  async trainStep(request: modelHost.TrainStepRequest, slices: SliceOptions = {}): Promise<modelHost.TrainStepResponse> {
     const held = this.get(request.memoryId);
     const model = this.models.get(held.modelId);
     // Rows, rates and anchor settings are checked by the validator against the model's context.
@@ -264,17 +318,9 @@ export class MemoryStore {
           'anchor_sample_tokens',
         );
       }
-      held.anchors = await sampleAnchorRows(model.model, { count, tokens, seed: held.memory.config.seed });
+      held.anchors = await sampleAnchorRows(model.model, { count, tokens, seed: held.memory.config.seed }, slices);
     }
-    const d = TRAINING_DEFAULTS;
-    const options: TrainerOptions = {
-      weightDecay: request.weightDecay ?? d.weightDecay,
-      gradClip: request.gradClip ?? d.gradClip,
-      beta1: request.beta1 ?? d.beta1,
-      beta2: request.beta2 ?? d.beta2,
-      epsilon: request.epsilon ?? d.epsilon,
-      anchorWeight: request.anchorKlWeight,
-    };
+    const options = trainerOptions(request);
     const key = JSON.stringify(options);
     if (options.anchorWeight) options.anchors = held.anchors;
     if (!held.trainer) {
@@ -293,6 +339,7 @@ export class MemoryStore {
       const loss = tf.tidy(() => lmLoss(model.model, rows, held.memory).loss.dataSync()[0]);
       return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer.steps), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
     }
+    slices.signal?.throwIfAborted();
     const r = held.trainer.step(rows, request.learningRate);
     return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: BigInt(r.step), tokens: r.tokens };
   }

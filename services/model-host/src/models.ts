@@ -17,7 +17,8 @@ import { ByteBudgetCache, defaultCacheBytes, type Implementation } from '@memori
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
-import { yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
+import { UseCount, type Release } from '@memorize/engine';
+import { betweenSlices, type BackendChoice, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { modelHost } from '@memorize/contracts';
 
@@ -32,28 +33,33 @@ export interface HeldModel {
   tokenizer: Tokenizer;
   /** Bytes of the weights (float32) and RoPE tables: what counts against --model-cache-bytes. */
   bytes: number;
-  /** Calls using the model right now (see {@link withModelPins}); a pinned model is never evicted. */
-  pins: number;
+  /** Calls using the model right now (see {@link withModelPins}); a model in use is never evicted or disposed. */
+  uses: UseCount;
 }
 
-/** The models each call touched (ModelRegistry.get), so that they stay pinned until the call ends. */
-const callModels = new AsyncLocalStorage<Set<HeldModel>>();
+/** The call in progress (its method name) and the models it touched, each held until the call settles. */
+interface CallScope {
+  label: string;
+  held: Map<HeldModel, Release>;
+}
+const callScope = new AsyncLocalStorage<CallScope>();
 
 /**
  * Runs every handler of `implementation` in its own scope: each model the call looks up through
- * {@link ModelRegistry.get} is pinned (never evicted, so its tensors stay alive) until the call settles.
+ * {@link ModelRegistry.get} is held (never evicted or disposed, so its tensors stay alive) until the call settles.
  */
 export function withModelPins<D>(implementation: Implementation<D>): Implementation<D> {
   const wrapped: Record<string, unknown> = {};
   for (const [name, handler] of Object.entries(implementation)) {
     const fn = handler as (...args: unknown[]) => Promise<unknown>;
+    const label = name.charAt(0).toUpperCase() + name.slice(1);
     wrapped[name] = (...args: unknown[]) => {
-      const used = new Set<HeldModel>();
-      return callModels.run(used, async () => {
+      const scope: CallScope = { label, held: new Map() };
+      return callScope.run(scope, async () => {
         try {
           return await fn(...args);
         } finally {
-          for (const held of used) held.pins--;
+          for (const release of scope.held.values()) release();
         }
       });
     };
@@ -102,7 +108,7 @@ export class ModelRegistry {
       budgetName: '--model-cache-bytes',
       noun: 'model',
       // Reservations of loads in progress have no model and are never evicted.
-      canEvict: (id, held) => held !== undefined && held.pins === 0 && !this.protectors.some((p) => p(id)),
+      canEvict: (id, held) => held !== undefined && held.uses.count === 0 && !this.protectors.some((p) => p(id)),
       onEvict: (_id, held) => {
         held!.model.dispose();
         for (const listener of this.evictListeners) listener(held!);
@@ -134,7 +140,8 @@ export class ModelRegistry {
 
   private readonly loading = new Map<string, Promise<{ held: HeldModel; alreadyLoaded: boolean }>>();
 
-  async load(request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
+  /** LoadModel's work; `slices` lets the loader yield between tensors and stop when the call is cancelled. */
+  async load(request: modelHost.LoadModelRequest, slices: SliceOptions = {}): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const path = this.resolve(request.path, 'path').path;
     for (const held of this.list()) {
       if (held.path === path && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
@@ -143,12 +150,19 @@ export class ModelRegistry {
     const key = `${path}\u0000${request.modelId}`;
     const pending = this.loading.get(key);
     if (pending) return { ...(await pending), alreadyLoaded: true };
-    const load = this.loadNew(path, request).finally(() => this.loading.delete(key));
+    const load = this.loadNew(path, request, slices).finally(() => this.loading.delete(key));
     this.loading.set(key, load);
     return load;
   }
 
-  private async loadNew(path: string, request: modelHost.LoadModelRequest): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
+  private async loadNew(
+    path: string,
+    request: modelHost.LoadModelRequest,
+    slices: SliceOptions,
+  ): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
+    // The loader reads and uploads the weights in one slice (libs/lm's loaders are synchronous): a call cancelled
+    // or expired while queued never starts it.
+    slices.signal?.throwIfAborted();
     const root = this.modelRoot;
     const modelFile: ClientFile = { field: 'path', client: request.path, path };
     // Limits, then room in the budget (evicting if needed) before the loader allocates anything.
@@ -183,7 +197,7 @@ export class ModelRegistry {
         model.dispose();
         return { held: existing, alreadyLoaded: true };
       }
-      const held: HeldModel = { id, path, shown: shownInRoot(root, path), model, tokenizer, bytes: bytes!.weightAndRopeBytes, pins: 0 };
+      const held: HeldModel = { id, path, shown: shownInRoot(root, path), model, tokenizer, bytes: bytes!.weightAndRopeBytes, uses: new UseCount() };
       // The reservation was just released: this takes its place (a concurrent load may have pushed the total over).
       this.models.set(id, held, held.bytes);
       return { held, alreadyLoaded: false };
@@ -205,12 +219,9 @@ export class ModelRegistry {
       }
       throw new NotFoundError(`no model "${id}" is loaded (LoadModel first)`, field);
     }
-    // Pinned until the current call ends (when the handlers run under withModelPins).
-    const used = callModels.getStore();
-    if (used && !used.has(held)) {
-      used.add(held);
-      held.pins++;
-    }
+    // Held until the current call ends (when the handlers run under withModelPins).
+    const scope = callScope.getStore();
+    if (scope && !scope.held.has(held)) scope.held.set(held, held.uses.acquire(scope.label));
     return held;
   }
 
@@ -219,40 +230,56 @@ export class ModelRegistry {
     return this.models.values().filter((held): held is HeldModel => held !== undefined);
   }
 
-  /** Removes the model and disposes every tensor it holds (weights; its RoPE tables are plain arrays, freed by GC). */
-  unload(id: string): HeldModel {
-    const held = this.get(id);
-    this.models.delete(id);
-    held.model.dispose();
+  /** The held model, without counting a use or holding it (for UnloadModel). */
+  peek(id: string, field = 'model_id'): HeldModel {
+    if (!id) throw new InvalidArgumentError(`${field} is required`, field);
+    const held = this.models.peek(id);
+    if (!held) throw new NotFoundError(`no model "${id}" is loaded`, field);
     return held;
   }
 
-  /** Tokenize's work: each text in slices with the event loop yielded between them, stopping when `signal` aborts. */
-  async tokenize(held: HeldModel, texts: string[], bos: boolean, signal?: AbortSignal): Promise<Array<{ ids: number[]; documentIndex: number }>> {
+  /**
+   * Removes the model at once (new calls naming it answer NOT_FOUND), waits until the calls using it have ended,
+   * then disposes every tensor it holds (weights; its RoPE tables are plain arrays, freed by GC). A call that is
+   * itself holding the model must not unload it.
+   */
+  async unload(held: HeldModel): Promise<void> {
+    if (this.models.peek(held.id) === held) this.models.delete(held.id);
+    await held.uses.whenUnused();
+    held.model.dispose();
+  }
+
+  /** Tokenize's work: each text in slices of ~10 ms (see SliceOptions), stopping when `slices.signal` aborts. */
+  async tokenize(
+    held: HeldModel,
+    texts: string[],
+    bos: boolean,
+    slices: SliceOptions = {},
+  ): Promise<Array<{ ids: number[]; documentIndex: number }>> {
     const rows: Array<{ ids: number[]; documentIndex: number }> = [];
-    for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, { signal }), documentIndex: -1 });
+    for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, slices), documentIndex: -1 });
     return rows;
   }
 
   /**
-   * Detokenize's work: row by row, the event loop yielded whenever a slice has run 10 ms, stopping when `signal`
-   * aborts. (One row decodes in one piece: a decoder's output for a cut row can differ at the cut.)
+   * Detokenize's work: row by row, a slice ending whenever it has run 10 ms (see SliceOptions), stopping when
+   * `slices.signal` aborts. (One row decodes in one piece: a decoder's output for a cut row can differ at the cut.)
    */
-  async detokenize(held: HeldModel, rows: ReadonlyArray<{ ids: number[] }>, signal?: AbortSignal): Promise<string[]> {
+  async detokenize(held: HeldModel, rows: ReadonlyArray<{ ids: number[] }>, slices: SliceOptions = {}): Promise<string[]> {
     const texts: string[] = [];
     let sliceStart = performance.now();
     for (const row of rows) {
       texts.push(held.tokenizer.decode(row.ids));
       if (performance.now() - sliceStart >= 10) {
-        await yieldToEventLoop();
-        signal?.throwIfAborted();
+        await betweenSlices(slices);
         sliceStart = performance.now();
       }
     }
     return texts;
   }
 
-  info(held: HeldModel): modelHost.ModelInfo {
+  /** The model as clients see it; `queuedCalls` is its queue's length in the engine now. */
+  info(held: HeldModel, queuedCalls = 0): modelHost.ModelInfo {
     const c = held.model.config;
     return {
       modelId: held.id,
@@ -269,6 +296,7 @@ export class ModelRegistry {
       backend: this.backend.tfBackend,
       bosId: held.tokenizer.bosId,
       eosId: held.tokenizer.eosId,
+      queuedCalls,
     };
   }
 }

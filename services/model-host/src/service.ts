@@ -1,8 +1,8 @@
 import { modelHost, protoFiles, seed32, serviceNames } from '@memorize/contracts';
-import { documentLoss, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
-import { padRows } from '@memorize/memory';
-import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
-import { tf, yieldToEventLoop, type BackendChoice } from '@memorize/tensor';
+import { Engine, type Job, type LockRequest } from '@memorize/engine';
+import { documentLosses, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
+import { DEFAULT_QUEUE_DEPTH, type CallContext, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
+import type { BackendChoice } from '@memorize/tensor';
 import { modelContext, validators, type ValidationContext } from '@memorize/validation';
 import { MemoryStore, type MemoryBinding } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
@@ -12,8 +12,21 @@ const validate = validators.modelHost;
 
 class StopGeneration extends Error {}
 
-/** ModelHost handlers: validate the request (libs/validation, against the model's context), call libs/lm. */
-export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore): Implementation<Definition> {
+/** The `client` metadata key a caller may set to be scheduled as one client across its channels. */
+export const CLIENT_METADATA_KEY = 'client';
+
+/** Who a call is, for round-robin: the `client` metadata value, else the peer address. */
+function clientOf(ctx: CallContext): string {
+  const value = ctx.metadata.get(CLIENT_METADATA_KEY)[0];
+  return typeof value === 'string' && value !== '' ? `client ${value.slice(0, 128)}` : ctx.peer;
+}
+
+/**
+ * ModelHost handlers: validate the request (libs/validation, against the model's context), then run the work as a
+ * job of the model's queue in the engine (libs/engine) — sliced, cancellable, with the memory it uses locked for
+ * the whole call — calling libs/lm and libs/memory.
+ */
+export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, engine: Engine): Implementation<Definition> {
   /** The context of a loaded model (none when it is not loaded: the store then answers NOT_FOUND). */
   const contextOf = (modelId: string): ValidationContext => {
     const held = models.list().find((m) => m.id === modelId);
@@ -26,50 +39,78 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
   const resolveMemory = (held: HeldModel, selection: modelHost.MemorySelection | undefined): MemoryBinding => memories.binding(held, selection);
   // Unset or negative = no document: a document-wise memory then takes its mask from the row's own tokens.
   const docId = (index: number | undefined): number | undefined => (index !== undefined && index >= 0 ? index : undefined);
+  /** Runs `work` as a job of the queue `queue` (a model id), holding `locks` from its first slice to its end. */
+  const job = <T>(ctx: CallContext, method: string, queue: string, work: (job: Job) => Promise<T>, locks: LockRequest[] = []): Promise<T> =>
+    engine.run(
+      {
+        queue,
+        queueLabel: `model "${queue}"`,
+        client: clientOf(ctx),
+        label: `${method} from ${clientOf(ctx)}`,
+        signal: ctx.signal,
+        deadline: ctx.deadline,
+        locks,
+      },
+      work,
+    );
+  /** The lock a call using `binding`'s memory reads under (none without a memory). */
+  const reading = (binding: MemoryBinding): LockRequest[] => (binding.memory ? [{ lock: binding.memory.lock, mode: 'read' }] : []);
   return {
-    async loadModel(request) {
+    async loadModel(request, ctx) {
       validate.loadModel(request);
-      const { held, alreadyLoaded } = await models.load(request);
-      return { model: models.info(held), alreadyLoaded };
+      const { held, alreadyLoaded } = await job(ctx, 'LoadModel', request.modelId || request.path, (j) => models.load(request, j));
+      return { model: models.info(held, engine.queueLength(held.id)), alreadyLoaded };
     },
     async listModels(request) {
       validate.listModels(request);
-      return { models: models.list().map((m) => models.info(m)) };
+      return { models: models.list().map((m) => models.info(m, engine.queueLength(m.id))) };
     },
     async getModelInfo(request) {
       validate.getModelInfo(request);
-      return { model: models.info(models.get(request.modelId)) };
+      const held = models.get(request.modelId);
+      return { model: models.info(held, engine.queueLength(held.id)) };
     },
     async unloadModel(request) {
       validate.unloadModel(request);
-      models.get(request.modelId);
-      const deletedMemories = memories.deleteForModel(request.modelId);
-      models.unload(request.modelId);
+      const held = models.peek(request.modelId);
+      // The model leaves the registry at once (no new call or memory can use it); it and each of its memories
+      // are disposed once the calls using them have ended.
+      const unloading = models.unload(held);
+      const deletedMemories = await memories.deleteForModel(held.id);
+      await unloading;
       return { deletedMemories };
     },
     async tokenize(request, ctx) {
       validate.tokenize(request);
       const held = models.get(request.modelId);
-      // In slices with the event loop yielded between them; stops when the call is cancelled.
-      return { rows: await models.tokenize(held, request.texts, request.addBos, ctx.signal) };
+      return { rows: await job(ctx, 'Tokenize', held.id, (j) => models.tokenize(held, request.texts, request.addBos, j)) };
     },
     async detokenize(request, ctx) {
       const held = models.get(request.modelId);
       validate.detokenize(request, modelContext(held.model.config));
-      return { texts: await models.detokenize(held, request.rows, ctx.signal) };
+      return { texts: await job(ctx, 'Detokenize', held.id, (j) => models.detokenize(held, request.rows, j)) };
     },
-    async score(request) {
+    async score(request, ctx) {
       const held = models.get(request.modelId);
       validate.score(request, modelContext(held.model.config));
       const binding = resolveMemory(held, request.memory);
-      const results = await scoreContinuations(
-        held.model,
-        request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
-        {
-          batchSize: request.batchSize || 8,
-          hooks: binding.hooks,
-          docIds: request.items.map((i) => docId(i.documentIndex)),
-        },
+      const results = await job(
+        ctx,
+        'Score',
+        held.id,
+        (j) =>
+          scoreContinuations(
+            held.model,
+            request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
+            {
+              batchSize: request.batchSize || 8,
+              hooks: binding.hooks,
+              docIds: request.items.map((i) => docId(i.documentIndex)),
+              signal: j.signal,
+              nextSlice: j.nextSlice,
+            },
+          ),
+        reading(binding),
       );
       return { scores: results.map((r, i) => ({ logprob: r.logprob, tokens: request.items[i].continuation.length, greedy: r.greedy })) };
     },
@@ -77,61 +118,70 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
       const held = models.get(request.modelId);
       validate.generate(request, modelContext(held.model.config));
       const maxNewTokens = request.maxNewTokens || 64;
-      const prompt = request.promptIds.length > 0 ? request.promptIds : held.tokenizer.encode(request.prompt, { bos: true });
-      // prompt_ids are checked by the validator; a text prompt's ids exist only now.
-      if (request.promptIds.length === 0) checkIds(prompt, held.model.config.vocabSize, 'prompt');
       const binding = resolveMemory(held, request.memory);
-      const decoder = new StreamDecoder(held.tokenizer, { prev: prompt[prompt.length - 1] });
-      let text = '';
-      let reason = modelHost.FinishReason.FINISH_REASON_LENGTH;
-      try {
-        const result = await generate(held.model, prompt, {
-          maxNewTokens,
-          temperature: request.temperature,
-          topP: request.topP || 1,
-          // A non-zero seed that is 0 modulo 2^32 seeds the sampler with 2^32 (xorshift's state must not be 0).
-          seed: request.seed === 0n ? undefined : seed32(request.seed) || 2 ** 32,
-          hooks: binding.hooks,
-          docIds: [docId(request.documentIndex)],
-          onToken: async (id) => {
-            if (ctx.signal.aborted) throw ctx.signal.reason;
-            const piece = decoder.push(id);
-            text += piece;
-            await send({ id, text: piece, finishReason: modelHost.FinishReason.FINISH_REASON_UNSPECIFIED });
-            if (request.stop.some((s) => s !== '' && text.includes(s))) throw new StopGeneration();
-          },
-        });
-        if (result.stopReason === 'stop_token') reason = modelHost.FinishReason.FINISH_REASON_EOS;
-      } catch (error) {
-        if (!(error instanceof StopGeneration)) throw error;
-        reason = modelHost.FinishReason.FINISH_REASON_STOP;
-      }
-      await send({ id: -1, text: reason === modelHost.FinishReason.FINISH_REASON_STOP ? '' : decoder.flush(), finishReason: reason });
+      await job(
+        ctx,
+        'Generate',
+        held.id,
+        async (j) => {
+          const prompt = request.promptIds.length > 0 ? request.promptIds : held.tokenizer.encode(request.prompt, { bos: true });
+          // prompt_ids are checked by the validator; a text prompt's ids exist only now.
+          if (request.promptIds.length === 0) checkIds(prompt, held.model.config.vocabSize, 'prompt');
+          const decoder = new StreamDecoder(held.tokenizer, { prev: prompt[prompt.length - 1] });
+          let text = '';
+          let reason = modelHost.FinishReason.FINISH_REASON_LENGTH;
+          try {
+            const result = await generate(held.model, prompt, {
+              maxNewTokens,
+              temperature: request.temperature,
+              topP: request.topP || 1,
+              // A non-zero seed that is 0 modulo 2^32 seeds the sampler with 2^32 (xorshift's state must not be 0).
+              seed: request.seed === 0n ? undefined : seed32(request.seed) || 2 ** 32,
+              hooks: binding.hooks,
+              docIds: [docId(request.documentIndex)],
+              signal: j.signal,
+              nextSlice: j.nextSlice,
+              onToken: async (id) => {
+                const piece = decoder.push(id);
+                text += piece;
+                // A slow reader's backpressure is waited for without holding the engine.
+                await j.outside(send({ id, text: piece, finishReason: modelHost.FinishReason.FINISH_REASON_UNSPECIFIED }));
+                if (request.stop.some((s) => s !== '' && text.includes(s))) throw new StopGeneration();
+              },
+            });
+            if (result.stopReason === 'stop_token') reason = modelHost.FinishReason.FINISH_REASON_EOS;
+          } catch (error) {
+            if (!(error instanceof StopGeneration)) throw error;
+            reason = modelHost.FinishReason.FINISH_REASON_STOP;
+          }
+          const last = { id: -1, text: reason === modelHost.FinishReason.FINISH_REASON_STOP ? '' : decoder.flush(), finishReason: reason };
+          await j.outside(send(last));
+        },
+        reading(binding),
+      );
     },
-    async documentLoss(request) {
+    async documentLoss(request, ctx) {
       const held = models.get(request.modelId);
       validate.documentLoss(request, modelContext(held.model.config));
       const binding = resolveMemory(held, request.memory);
-      const batchSize = request.batchSize || 8;
-      const rowLoss: number[] = [];
-      const rowTokens: number[] = [];
-      for (let s = 0; s < request.rows.length; s += batchSize) {
-        const batch = request.rows.slice(s, s + batchSize);
-        const padded = padRows(batch.map((r) => ({ ids: r.ids, documentIndex: docId(r.documentIndex) })));
-        const result = documentLoss(held.model, padded.tokens, { attentionMask: padded.attentionMask, hooks: binding.hooks, docIds: padded.docIds });
-        const perRow = await result.perRow.data();
-        tf.dispose([result.loss, result.perRow]);
-        rowLoss.push(...perRow);
-        rowTokens.push(...result.tokenCounts);
-        await yieldToEventLoop();
-      }
-      const tokens = rowTokens.reduce((a, b) => a + b, 0);
-      const loss = rowLoss.reduce((a, l, i) => a + l * rowTokens[i], 0) / tokens;
-      return { rowLoss, rowTokens, loss, tokens: BigInt(tokens) };
+      const result = await job(
+        ctx,
+        'DocumentLoss',
+        held.id,
+        (j) =>
+          documentLosses(
+            held.model,
+            request.rows.map((r) => ({ ids: r.ids, docId: docId(r.documentIndex) })),
+            { batchSize: request.batchSize || 8, hooks: binding.hooks, signal: j.signal, nextSlice: j.nextSlice },
+          ),
+        reading(binding),
+      );
+      return { rowLoss: result.rowLoss, rowTokens: result.rowTokens, loss: result.loss, tokens: BigInt(result.tokens) };
     },
-    async createMemory(request) {
+    async createMemory(request, ctx) {
       validate.createMemory(request, contextOf(request.modelId));
-      return { memory: memories.info(memories.create(request)) };
+      const held = models.get(request.modelId);
+      return { memory: memories.info(await job(ctx, 'CreateMemory', held.id, async () => memories.create(request))) };
     },
     async listMemories(request) {
       validate.listMemories(request);
@@ -145,20 +195,27 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore):
     },
     async deleteMemory(request) {
       validate.deleteMemory(request);
-      memories.delete(request.memoryId);
+      // Answers once the calls using it have ended and its tensors are freed.
+      await memories.delete(request.memoryId);
       return {};
     },
-    async saveMemory(request) {
+    async saveMemory(request, ctx) {
       validate.saveMemory(request);
-      return memories.save(request);
+      const held = memories.get(request.memoryId);
+      // Read-locked: the weights and the optimizer state written are of one version.
+      return job(ctx, 'SaveMemory', held.modelId, () => memories.save(request), [{ lock: held.lock, mode: 'read' }]);
     },
-    async loadMemory(request) {
+    async loadMemory(request, ctx) {
       validate.loadMemory(request);
-      return { memory: memories.info(await memories.load(request)) };
+      const model = models.get(request.modelId);
+      const { held, optimizerRestored } = await job(ctx, 'LoadMemory', model.id, () => memories.load(request));
+      return { memory: memories.info(held), optimizerRestored };
     },
-    async trainStep(request) {
+    async trainStep(request, ctx) {
       validate.trainStep(request, contextOfMemory(request.memoryId));
-      return memories.trainStep(request);
+      const held = memories.get(request.memoryId);
+      // Write-locked: it waits for the calls reading the memory that arrived before it, and those after wait for it.
+      return job(ctx, 'TrainStep', held.modelId, (j) => memories.trainStep(request, j), [{ lock: held.lock, mode: 'write' }]);
     },
   };
 }
@@ -169,15 +226,27 @@ export interface ModelHostRoots {
   memory: string;
 }
 
-export function modelHostService(logger: Logger, backend: BackendChoice, roots: ModelHostRoots): HostedService<Definition> {
+/** The engine's settings: how many calls each model's queue holds. */
+export interface ModelHostEngineOptions {
+  queueDepth: number;
+}
+
+export function modelHostService(
+  logger: Logger,
+  backend: BackendChoice,
+  roots: ModelHostRoots,
+  engineOptions: ModelHostEngineOptions = { queueDepth: DEFAULT_QUEUE_DEPTH },
+): HostedService<Definition> {
   logger.info({ backend: backend.name, tfBackend: backend.tfBackend, rejected: backend.rejected }, 'tensor backend');
   logger.info({ modelRoot: roots.model, memoryRoot: roots.memory }, 'roots');
+  logger.info({ queueDepth: engineOptions.queueDepth }, 'engine');
   return {
     serviceName: serviceNames.modelHost,
     definition: modelHost.ModelHostService,
     implementation: (() => {
       const models = new ModelRegistry(backend, roots.model);
-      return modelHostHandlers(models, new MemoryStore(models, roots.memory));
+      const engine = new Engine({ queueDepth: engineOptions.queueDepth, depthSetting: '--queue-depth' });
+      return modelHostHandlers(models, new MemoryStore(models, roots.memory), engine);
     })(),
     protoFile: protoFiles.modelHost,
   };

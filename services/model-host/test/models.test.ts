@@ -17,7 +17,7 @@ const request = (modelId: string): modelHost.LoadModelRequest =>
 async function storiesBytes(): Promise<number> {
   const registry = new ModelRegistry(backend, root);
   const { held } = await registry.load(request('probe'));
-  registry.unload('probe');
+  await registry.unload(registry.peek('probe'));
   return held.bytes;
 }
 const bytes = await storiesBytes();
@@ -29,8 +29,8 @@ test('UnloadModel disposes every tensor of the model: the tensor count returns t
     await registry.load(request('a'));
     await registry.load(request('b'));
     assert.ok(tf.memory().numTensors > baseline);
-    registry.unload('a');
-    registry.unload('b');
+    await registry.unload(registry.peek('a'));
+    await registry.unload(registry.peek('b'));
     assert.equal(tf.memory().numTensors, baseline, `round ${round}`);
   }
   assert.equal(registry.usage.usedBytes, 0);
@@ -56,7 +56,7 @@ test('loading past the budget evicts the least recently used model and disposes 
     (e: unknown) => e instanceof NotFoundError && /model "b" was evicted .*--model-cache-bytes .*LoadModel it again/.test(e.message),
   );
   assert.throws(() => registry.get('never'), /no model "never" is loaded/);
-  for (const m of registry.list()) registry.unload(m.id);
+  for (const m of registry.list()) await registry.unload(m);
   assert.equal(tf.memory().numTensors, baseline);
 });
 
@@ -78,7 +78,7 @@ test('a model a call is using is never evicted; RESOURCE_EXHAUSTED when no room 
   } as unknown as Implementation<unknown>) as unknown as { getModelInfo(req: { modelId: string }): Promise<unknown> };
   const call = impl.getModelInfo({ modelId: 'a' });
   await running;
-  assert.equal(registry.get('a').pins, 1);
+  assert.deepEqual(registry.peek('a').uses.labels, ['GetModelInfo']);
   await assert.rejects(
     registry.load(request('b')),
     (e: unknown) => e instanceof ResourceExhaustedError && /model needs .* but only .* of the --model-cache-bytes .* can be freed/.test(e.message),
@@ -92,7 +92,7 @@ test('a model a call is using is never evicted; RESOURCE_EXHAUSTED when no room 
   registry.protect((id) => id === 'a');
   release();
   await call;
-  assert.equal(registry.get('a').pins, 0);
+  assert.equal(registry.peek('a').uses.count, 0);
   await assert.rejects(registry.load(request('b')), ResourceExhaustedError);
   const unprotected = new ModelRegistry(backend, root, Math.floor(bytes * 1.5));
   await unprotected.load(request('a'));
@@ -101,5 +101,40 @@ test('a model a call is using is never evicted; RESOURCE_EXHAUSTED when no room 
     unprotected.list().map((m) => m.id),
     ['b'],
   );
-  for (const r of [registry, unprotected]) for (const m of r.list()) r.unload(m.id);
+  for (const r of [registry, unprotected]) for (const m of r.list()) await r.unload(m);
+});
+
+test('UnloadModel of a model in use waits for its calls, then disposes; new calls answer NOT_FOUND at once', async () => {
+  const registry = new ModelRegistry(backend, root);
+  const baseline = tf.memory().numTensors;
+  await registry.load(request('a'));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  let logitsDuringUnload = NaN;
+  const impl = withModelPins({
+    async score(req: { modelId: string }) {
+      const held = registry.get(req.modelId);
+      started();
+      await gate;
+      // Still usable: its weights were not disposed under the call.
+      const logits = held.model.forward([[1, 2, 3]]);
+      logitsDuringUnload = (await logits.data())[0];
+      logits.dispose();
+      return {};
+    },
+  } as unknown as Implementation<unknown>) as unknown as { score(req: { modelId: string }): Promise<unknown> };
+  const call = impl.score({ modelId: 'a' });
+  await running;
+  let unloaded = false;
+  const unloading = registry.unload(registry.peek('a')).then(() => (unloaded = true));
+  assert.throws(() => registry.get('a'), NotFoundError);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(unloaded, false, 'the unload waits for the call using the model');
+  release();
+  await call;
+  await unloading;
+  assert.ok(Number.isFinite(logitsDuringUnload));
+  assert.equal(tf.memory().numTensors, baseline);
 });
