@@ -6,7 +6,7 @@
  * (e.g. samples of the base model, anchors.ts), so an always-on memory learns to leave typical text alone.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { SafetensorsReader, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
+import { SafetensorsReader, tf, writeSafetensors, type SliceOptions, type TensorToWrite } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { documentKey, randomKey } from './kinds/doc-key/entries.js';
 import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
@@ -128,7 +128,12 @@ export class MemoryTrainer {
     });
   }
 
-  step(rows: readonly TrainingRow[], lr: number): StepResult {
+  /**
+   * One optimizer step over `rows` at learning rate `lr` — one slice of work: a call whose `slices.signal` is
+   * already aborted stops before touching anything (the parameters, the moments and the step count are unchanged).
+   */
+  step(rows: readonly TrainingRow[], lr: number, slices: Pick<SliceOptions, 'signal'> = {}): StepResult {
+    slices.signal?.throwIfAborted();
     const isDocKey = this.memory.config.kind === 'doc-key';
     const negatives = isDocKey ? this.negatives(rows) : undefined;
     let lmPart: tf.Scalar | undefined;

@@ -339,8 +339,7 @@ export class MemoryStore {
       const loss = tf.tidy(() => lmLoss(model.model, rows, held.memory).loss.dataSync()[0]);
       return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer.steps), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
     }
-    slices.signal?.throwIfAborted();
-    const r = held.trainer.step(rows, request.learningRate);
+    const r = held.trainer.step(rows, request.learningRate, slices);
     return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: BigInt(r.step), tokens: r.tokens };
   }
 
