@@ -7,8 +7,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { modelHost } from '@memorize/contracts';
 import { loadTokenizer } from '@memorize/lm';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { healthDuring } from './health-during.js';
-import { feverFiles, sharedRootsEnv, startServiceProcess, storiesDir, storiesTok, type ServiceProcess } from '@memorize/testing';
+import { feverFiles, healthDuring, sharedRootsEnv, startServiceProcess, storiesDir, storiesTok, type ServiceProcess } from '@memorize/testing';
 
 /** Bounded work (issue 9): long requests run in slices, caches stay within their byte budgets, unloading frees memory. */
 

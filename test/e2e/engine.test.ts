@@ -7,8 +7,16 @@ import { join } from 'node:path';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
 import { callUnary, checkHealth, connect, status } from '@memorize/service-kit';
-import { jsonlPageTexts, feverFiles, sharedRootsEnv, startServiceProcess, storiesBin, storiesTok, type ServiceProcess } from '@memorize/testing';
-import { healthDuring } from './health-during.js';
+import {
+  jsonlPageTexts,
+  feverFiles,
+  healthDuring,
+  sharedRootsEnv,
+  startServiceProcess,
+  storiesBin,
+  storiesTok,
+  type ServiceProcess,
+} from '@memorize/testing';
 
 /** model-host as a shared engine (issue 10): a bounded queue per model, slices, deadlines, consistent memories. */
 

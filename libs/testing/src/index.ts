@@ -6,3 +6,4 @@ export { backend, erf, maxAbsDiff, relDiff, tokenRows, values } from './numeric.
 export { collect } from './streams.js';
 export { freePort, runCli, startServiceProcess, type ServiceProcess } from './processes.js';
 export { python3, pythonReflect, runPython, testingPython, type Reflected } from './python.js';
+export { healthDuring, type HealthDuring } from './health-during.js';

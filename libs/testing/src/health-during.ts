@@ -1,11 +1,22 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** What the health probe saw while the work ran. */
+export interface HealthDuring<T> {
+  result: T;
+  /** Slowest answer, ms (Infinity when a check did not answer SERVING). */
+  worstMs: number;
+  /** Checks that started during the work. */
+  answered: number;
+  /** Their latencies, ms, in order. */
+  latenciesMs: number[];
+}
+
 /**
- * Health checks every ~10 ms from a separate process while `work` runs: the slowest answer among the checks that
- * started during the work, and how many those were.
+ * Health checks every ~10 ms from a separate process (its own event loop, so the caller's busy loop is not in the
+ * way) while `work` runs: the answers of the checks that started during the work.
  */
-export async function healthDuring<T>(address: string, work: () => Promise<T>): Promise<{ result: T; worstMs: number; answered: number }> {
+export async function healthDuring<T>(address: string, work: () => Promise<T>): Promise<HealthDuring<T>> {
   const probe = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./health-probe.ts', import.meta.url)), address], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -27,10 +38,11 @@ export async function healthDuring<T>(address: string, work: () => Promise<T>): 
     await stopProbe();
     throw error;
   }
-  async function stopProbe(): Promise<{ worstMs: number; answered: number }> {
+  async function stopProbe(): Promise<Omit<HealthDuring<T>, 'result'>> {
     probe.stdin.end();
     await exited;
     const during = (JSON.parse(out.slice(out.indexOf('samples ') + 8)) as Array<[number, number]>).filter(([t]) => t >= start && t <= end);
-    return { worstMs: Math.max(0, ...during.map(([, ms]) => ms)), answered: during.length };
+    const latenciesMs = during.map(([, ms]) => ms);
+    return { worstMs: Math.max(0, ...latenciesMs), answered: during.length, latenciesMs };
   }
 }
