@@ -5,7 +5,7 @@
  * model plus one tensor.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { tf } from '@memorize/tensor';
+import { betweenSlices, tf, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { canonicalConfigJson, type ModelConfig } from './config.js';
 import { FrozenLinear } from './layers.js';
@@ -191,15 +191,34 @@ function neoxBlock(r: Reader, c: ModelConfig, i: number): Block {
 
 /** Builds the runtime model from a weight source, computing the fingerprint on the way. */
 export function buildModel(config: ModelConfig, src: WeightSource): TransformerModel {
+  return runSteps(buildSteps(config, src));
+}
+
+/** Runs a build that pauses between steps (see {@link buildSteps}) to its end, synchronously. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * {@link buildModel} as steps: it pauses after the embedding and after each block, so an async caller can yield
+ * to the event loop and stop between them ({@link runStepsInSlices}). Stopped early (`return()`), it disposes
+ * every tensor it made.
+ */
+export function* buildSteps(config: ModelConfig, src: WeightSource): Generator<void, TransformerModel> {
   const r = new Reader(src, config);
   const c = config;
   const created: { dispose(): void }[] = [];
+  let built = false;
   try {
     const isLlama = c.arch === 'llama';
     const embedName = isLlama ? 'model.embed_tokens.weight' : 'gpt_neox.embed_in.weight';
     const embedRaw = r.get(embedName, [c.vocabSize, c.dim]);
     const embed = tf.tensor2d(embedRaw.data, [c.vocabSize, c.dim]);
     created.push(embed);
+    yield;
     const blocks: Block[] = [];
     for (let i = 0; i < c.nLayers; i++) {
       const blk = isLlama ? llamaBlock(r, c, i) : neoxBlock(r, c, i);
@@ -210,6 +229,7 @@ export function buildModel(config: ModelConfig, src: WeightSource): TransformerM
           for (const l of [blk.qkv, blk.out, blk.gate, blk.up, blk.down]) l?.dispose();
         },
       });
+      yield;
     }
     const finalNorm: Norm = isLlama
       ? { weight: r.vector('model.norm.weight', c.dim) }
@@ -222,10 +242,26 @@ export function buildModel(config: ModelConfig, src: WeightSource): TransformerM
       classifier = r.linear(headName, c.vocabSize, c.dim);
     }
     const weights: ModelWeights = { embed, blocks, finalNorm, classifier };
-    return new TransformerModel(config, weights, r.fp.digest());
-  } catch (err) {
-    for (const t of created) t.dispose();
-    throw err;
+    const model = new TransformerModel(config, weights, r.fp.digest());
+    built = true;
+    return model;
+  } finally {
+    // An error, or a caller that stopped the build early: nothing made so far outlives it.
+    if (!built) for (const t of created) t.dispose();
+  }
+}
+
+/** Runs a build's steps with `betweenSlices` between them: cancellable, the event loop served between steps. */
+export async function runStepsInSlices<T>(steps: Generator<void, T>, slices: SliceOptions): Promise<T> {
+  try {
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+      await betweenSlices(slices);
+    }
+  } finally {
+    // Stopped early (abort, error): let the build clean up (its finally blocks run).
+    steps.return(undefined as T);
   }
 }
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { documentLoss, documentLosses, generate, loadModel, scoreContinuations, type TransformerModel } from '@memorize/lm';
+import { documentLoss, documentLosses, generate, loadModel, loadModelInSlices, scoreContinuations, type TransformerModel } from '@memorize/lm';
 import { tf, type SliceOptions } from '@memorize/tensor';
-import { backend, storiesBin, tokenRows } from '@memorize/testing';
+import { backend, storiesBin, storiesHf, tokenRows } from '@memorize/testing';
 
 /** Cancellation between slices (issue 10): a call aborted at slice k stops there, with the reason, leaking no tensor. */
 
@@ -116,4 +116,20 @@ test('documentLosses: equal to documentLoss batch by batch, independent of the b
   assert.equal((result as PromiseRejectedResult).reason, reason);
   assert.equal(forwards, 1);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('loadModelInSlices: one block per slice, the same model as loadModel; aborted at the 3rd pause it frees what it made', async () => {
+  for (const path of [storiesBin, storiesHf]) {
+    const whole = loadModel(path);
+    let pauses = 0;
+    const sliced = await loadModelInSlices(path, { nextSlice: async () => void pauses++ });
+    assert.equal(sliced.fingerprint, whole.fingerprint);
+    assert.equal(pauses, whole.config.nLayers + 1, 'a pause after the embedding and after each block');
+    sliced.dispose();
+    whole.dispose();
+    const before = tf.memory().numTensors;
+    const { options, reason } = abortAt(3);
+    await assert.rejects(loadModelInSlices(path, options), (e) => e === reason);
+    assert.equal(tf.memory().numTensors, before, `${path}: no tensor of the stopped load is left`);
+  }
 });

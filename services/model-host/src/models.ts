@@ -4,7 +4,7 @@ import {
   encodeBounded,
   HF_CONFIG_FIELDS,
   LLAMA2C_HEADER_FIELDS,
-  loadModel,
+  loadModelInSlices,
   loadTokenizer,
   resolveTokenizerPath,
   type ConfigSource,
@@ -160,9 +160,6 @@ export class ModelRegistry {
     request: modelHost.LoadModelRequest,
     slices: SliceOptions,
   ): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
-    // The loader reads and uploads the weights in one slice (libs/lm's loaders are synchronous): a call cancelled
-    // or expired while queued never starts it.
-    slices.signal?.throwIfAborted();
     const root = this.modelRoot;
     const modelFile: ClientFile = { field: 'path', client: request.path, path };
     // Limits, then room in the budget (evicting if needed) before the loader allocates anything.
@@ -175,7 +172,8 @@ export class ModelRegistry {
     };
     let model: TransformerModel;
     try {
-      model = await inClientTerms(root, [modelFile], () => loadModel(path, { checkConfig: reserve }));
+      // One block per slice: health answers while a large checkpoint loads, and a cancelled load frees what it made.
+      model = await inClientTerms(root, [modelFile], () => loadModelInSlices(path, { checkConfig: reserve, ...slices }));
     } finally {
       this.models.delete(reservation);
     }

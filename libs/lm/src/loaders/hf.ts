@@ -10,7 +10,7 @@ import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import { HF_CONFIG_FIELDS, validateConfig, type HiddenAct, type ModelConfig } from '../config.js';
 import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
-import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
+import { buildSteps, runSteps, type RawTensor, type WeightSource } from '../weights.js';
 
 type Json = Record<string, unknown>;
 
@@ -180,13 +180,18 @@ export function openHfWeights(folder: string): WeightSource & { close(): void } 
 }
 
 export function loadHfModel(folder: string, options: LoadModelOptions = {}): TransformerModel {
+  return runSteps(hfSteps(folder, options));
+}
+
+/** The load of an HF folder as steps, one per block (see buildSteps); the weight files are closed however it ends. */
+export function* hfSteps(folder: string, options: LoadModelOptions = {}): Generator<void, TransformerModel> {
   const configPath = join(folder, 'config.json');
   if (!existsSync(configPath)) throw new NotFoundError(`${folder}: no config.json`, 'model');
   const config = configFromHf(readJson(configPath));
   options.checkConfig?.(config, { path: configPath, format: 'hf' });
   const src = openHfWeights(folder);
   try {
-    return buildModel(config, src);
+    return yield* buildSteps(config, src);
   } finally {
     src.close();
   }

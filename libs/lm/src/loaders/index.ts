@@ -4,11 +4,13 @@ import { NotFoundError } from '@memorize/errors';
 import { fsError } from '@memorize/files';
 import type { TransformerModel } from '../model.js';
 import type { LoadModelOptions } from './options.js';
-import { loadHfModel } from './hf.js';
-import { loadLlama2cModel } from './llama2c.js';
+import type { SliceOptions } from '@memorize/tensor';
+import { runSteps, runStepsInSlices } from '../weights.js';
+import { hfSteps } from './hf.js';
+import { llama2cSteps } from './llama2c.js';
 
-export { configFromHf, loadHfModel, openHfWeights } from './hf.js';
-export { llama2cLayout, loadLlama2cModel } from './llama2c.js';
+export { configFromHf, hfSteps, loadHfModel, openHfWeights } from './hf.js';
+export { llama2cLayout, llama2cSteps, loadLlama2cModel } from './llama2c.js';
 export type { ConfigSource, LoadModelOptions } from './options.js';
 
 /**
@@ -16,6 +18,18 @@ export type { ConfigSource, LoadModelOptions } from './options.js';
  * one, or a llama2.c .bin file.
  */
 export function loadModel(path: string, options: LoadModelOptions = {}): TransformerModel {
+  return runSteps(loadSteps(path, options));
+}
+
+/**
+ * {@link loadModel} in slices, one per block, with `betweenSlices` between them: a server's event loop answers
+ * while a large checkpoint loads, and a cancelled load stops at the next block having disposed what it made.
+ */
+export function loadModelInSlices(path: string, options: LoadModelOptions & SliceOptions = {}): Promise<TransformerModel> {
+  return runStepsInSlices(loadSteps(path, options), options);
+}
+
+function loadSteps(path: string, options: LoadModelOptions): Generator<void, TransformerModel> {
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
@@ -23,7 +37,7 @@ export function loadModel(path: string, options: LoadModelOptions = {}): Transfo
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such model: ${path}`, 'model');
     throw fsError(error, 'model', path);
   }
-  if (isDir) return loadHfModel(path, options);
-  if (basename(path).endsWith('.safetensors')) return loadHfModel(dirname(path), options);
-  return loadLlama2cModel(path, options);
+  if (isDir) return hfSteps(path, options);
+  if (basename(path).endsWith('.safetensors')) return hfSteps(dirname(path), options);
+  return llama2cSteps(path, options);
 }

@@ -12,7 +12,7 @@ import { openRegularFile } from '@memorize/files';
 import { LLAMA2C_HEADER_FIELDS, validateConfig, type ModelConfig } from '../config.js';
 import type { LoadModelOptions } from './options.js';
 import type { TransformerModel } from '../model.js';
-import { buildModel, type RawTensor, type WeightSource } from '../weights.js';
+import { buildSteps, runSteps, type RawTensor, type WeightSource } from '../weights.js';
 
 const HEADER_BYTES = 28;
 const VERSIONED_MAGIC = 0x616b3432; // "ak42": llama2.c's newer versioned export
@@ -111,6 +111,11 @@ function readAt(fd: number, length: number, position: number): Buffer {
 }
 
 export function loadLlama2cModel(path: string, options: LoadModelOptions = {}): TransformerModel {
+  return runSteps(llama2cSteps(path, options));
+}
+
+/** The load of a llama2.c checkpoint as steps, one per block (see buildSteps); the file is closed however it ends. */
+export function* llama2cSteps(path: string, options: LoadModelOptions = {}): Generator<void, TransformerModel> {
   // A regular file only (a FIFO or device is refused at once, never blocks).
   const fd = openRegularFile(path, 'model');
   try {
@@ -154,7 +159,7 @@ export function loadLlama2cModel(path: string, options: LoadModelOptions = {}): 
         return { data, shape: s.shape, raw };
       },
     };
-    return buildModel(layout.config, src);
+    return yield* buildSteps(layout.config, src);
   } finally {
     closeSync(fd);
   }
