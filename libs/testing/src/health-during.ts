@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
+/** service-kit's probe script, run by path: @memorize/testing must not import service-kit (whose tests import it). */
+const healthProbeScript = join(repoRoot, 'libs', 'service-kit', 'src', 'health-probe.ts');
 
 /** What the health probe saw while the work ran. */
 export interface HealthDuring<T> {
@@ -17,7 +21,7 @@ export interface HealthDuring<T> {
  * way) while `work` runs: the answers of the checks that started during the work.
  */
 export async function healthDuring<T>(address: string, work: () => Promise<T>): Promise<HealthDuring<T>> {
-  const probe = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./health-probe.ts', import.meta.url)), address], {
+  const probe = spawn(process.execPath, ['--import', 'tsx', healthProbeScript, address], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';

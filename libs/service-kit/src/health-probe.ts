@@ -4,7 +4,7 @@
  * [start epoch ms, latency ms] per check. Used to measure health latency without the test process's own event
  * loop (busy decoding large responses) in the way.
  */
-import { checkHealth } from '@memorize/service-kit';
+import { checkHealth } from './client.js';
 
 const address = process.argv[2];
 const samples: Array<[number, number]> = [];
