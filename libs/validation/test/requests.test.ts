@@ -142,7 +142,7 @@ const base: { [P in MethodPath]: unknown } = {
   'memorize.v1.ModelHost/GetMemory': { memoryId: 'simset-2.L3', includeEntrySets: true },
   'memorize.v1.ModelHost/DeleteMemory': { memoryId: 'simset-2.L3' },
   'memorize.v1.ModelHost/SaveMemory': { memoryId: 'simset-2.L3', path: 'out/simset.safetensors', includeOptimizer: true },
-  'memorize.v1.ModelHost/LoadMemory': { modelId: 'stories260K', path: 'out/simset.safetensors', memoryId: '', replace: false },
+  'memorize.v1.ModelHost/LoadMemory': { modelId: 'stories260K', path: 'out/simset.safetensors', memoryId: '', replace: false, skipOptimizer: false },
   'memorize.v1.ModelHost/Score': {
     modelId: 'stories260K',
     memory: { memoryId: 'simset-2.L3', maskSource: common.MaskSource.MASK_SOURCE_ORACLE },
