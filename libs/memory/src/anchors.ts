@@ -31,10 +31,13 @@ export async function sampleAnchorRows(model: TransformerModel, o: AnchorSampleO
     throw new InvalidArgumentError(`anchor tokens must be a positive integer, got ${o.tokens}`, 'anchorTokens');
   const bos = [model.config.bosId];
   const rows: number[][] = [];
+  let started = false;
   for (let i = 0; i < o.count; i++) {
     let row: number[] = [];
     for (let attempt = 0; attempt < 2 && row.length < 2; attempt++) {
-      if (rows.length > 0 || attempt > 0) await betweenSlices(slices);
+      // A pause between two samples too (each generate pauses only between its own tokens).
+      if (started) await betweenSlices(slices);
+      started = true;
       const r = await generate(model, bos, {
         ...slices,
         maxNewTokens: o.tokens,

@@ -7,10 +7,11 @@
  * The schedule is a pure function of the step index (learningRate(i), batch(i)), so a run resumed at step k
  * (the memory as saved at k, and startStep / optimizerState from k) takes exactly the steps an uninterrupted
  * run would. A driver (a service) can call step() itself, or iterate() with an AbortSignal checked between
- * steps.
+ * steps. One step is one slice (SliceOptions): iterate() awaits `nextSlice` between steps (a scheduler's turn),
+ * and a run-wide `signal` (TrainingRunOptions) stops anchor sampling, iterate() and step() alike.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { derivedRandom, shuffled, tf, yieldToEventLoop } from '@memorize/tensor';
+import { derivedRandom, shuffled, tf, yieldToEventLoop, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import type { MaskSource } from './config.js';
 import { sampleAnchorRows } from './anchors.js';
@@ -176,7 +177,17 @@ export interface TrainingRunOptions {
   negativeKey?: 'other' | 'random';
   /** Called after every step. */
   onStep?: (r: RunStepResult) => void;
+  /**
+   * Cancels the run: create() stops sampling anchor rows with `signal.reason`, step() refuses to start (throws
+   * the reason, nothing changed), iterate() / run() end quietly before the next step (the run stays resumable).
+   */
+  signal?: AbortSignal;
+  /** Awaited between steps by iterate() / run() and between anchor samples by create() (default: one event-loop turn). */
+  nextSlice?: () => Promise<void>;
 }
+
+/** Options of iterate() / run(); each defaults to the run's own (TrainingRunOptions). */
+export type RunSliceOptions = SliceOptions;
 
 export class TrainingRun {
   readonly schedule: ResolvedSchedule;
@@ -196,11 +207,15 @@ export class TrainingRun {
   ): Promise<TrainingRun> {
     const a = options.schedule?.anchor;
     if (!a || !(a.weight > 0) || a.rows) return new TrainingRun(model, memory, rows, options);
-    const sampled = await sampleAnchorRows(model, {
-      count: a.samples ?? TRAINING_DEFAULTS.anchorSamples,
-      tokens: a.tokens ?? TRAINING_DEFAULTS.anchorTokens,
-      seed: a.seed ?? memory.config.seed,
-    });
+    const sampled = await sampleAnchorRows(
+      model,
+      {
+        count: a.samples ?? TRAINING_DEFAULTS.anchorSamples,
+        tokens: a.tokens ?? TRAINING_DEFAULTS.anchorTokens,
+        seed: a.seed ?? memory.config.seed,
+      },
+      { signal: options.signal, nextSlice: options.nextSlice },
+    );
     return new TrainingRun(model, memory, rows, { ...options, schedule: { ...options.schedule, anchor: { ...a, rows: sampled } } });
   }
 
@@ -268,12 +283,17 @@ export class TrainingRun {
     return scheduleBatch(this.schedule, this.rows.length, index).map((i) => this.rows[i]);
   }
 
-  /** Takes the next step; measures after it when evalEvery says so. */
-  step(): RunStepResult {
+  /**
+   * Takes the next step; measures after it when evalEvery says so. An aborted `signal` (the run's by default)
+   * throws its reason before anything changes.
+   */
+  step(slices: Pick<SliceOptions, 'signal'> = {}): RunStepResult {
+    const signal = slices.signal ?? this.options.signal;
+    signal?.throwIfAborted();
     if (this.done) throw new InvalidArgumentError(`the run has taken all its ${this.schedule.steps} steps`, 'step');
     const index = this.next;
     const learningRate = this.learningRate(index);
-    const r = this.trainer.step(this.batch(index), learningRate);
+    const r = this.trainer.step(this.batch(index), learningRate, { signal });
     this.next++;
     const result: RunStepResult = { ...r, index, epoch: Math.floor(index / this.schedule.stepsPerEpoch), learningRate };
     if (this.evalEvery > 0 && (this.next % this.evalEvery === 0 || this.done)) result.evaluation = this.evaluate();
@@ -281,16 +301,21 @@ export class TrainingRun {
     return result;
   }
 
-  /** Steps until the run is done or the signal aborts (checked between steps; the run stays resumable). */
-  async *iterate(options: { signal?: AbortSignal } = {}): AsyncGenerator<RunStepResult> {
-    while (!this.done && !options.signal?.aborted) {
-      yield this.step();
-      await yieldToEventLoop();
+  /**
+   * Steps until the run is done or the signal aborts (checked before each step, the run stays resumable); one
+   * step per slice, `nextSlice` awaited after each (default one event-loop turn).
+   */
+  async *iterate(options: RunSliceOptions = {}): AsyncGenerator<RunStepResult> {
+    const signal = options.signal ?? this.options.signal;
+    const nextSlice = options.nextSlice ?? this.options.nextSlice ?? yieldToEventLoop;
+    while (!this.done && !signal?.aborted) {
+      yield this.step({ signal });
+      await nextSlice();
     }
   }
 
   /** iterate() to the end (or the abort); the steps taken by this call. */
-  async run(options: { signal?: AbortSignal } = {}): Promise<RunStepResult[]> {
+  async run(options: RunSliceOptions = {}): Promise<RunStepResult[]> {
     const out: RunStepResult[] = [];
     for await (const r of this.iterate(options)) out.push(r);
     return out;

@@ -25,7 +25,9 @@ export function loadModel(path: string, options: LoadModelOptions = {}): Transfo
  * {@link loadModel} in slices, one per block, with `betweenSlices` between them: a server's event loop answers
  * while a large checkpoint loads, and a cancelled load stops at the next block having disposed what it made.
  */
-export function loadModelInSlices(path: string, options: LoadModelOptions & SliceOptions = {}): Promise<TransformerModel> {
+export async function loadModelInSlices(path: string, options: LoadModelOptions & SliceOptions = {}): Promise<TransformerModel> {
+  // Already cancelled: nothing is opened or allocated.
+  options.signal?.throwIfAborted();
   return runStepsInSlices(loadSteps(path, options), options);
 }
 
