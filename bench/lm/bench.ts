@@ -15,7 +15,7 @@
  * vocab 512).
  *
  * Each backend runs in its own child process (tfjs's engine is process-global). Env: BENCH_SECONDS (minimum
- * timed seconds per workload, default 2), BENCH_BACKENDS (comma list, default gpu,node,wasm,cpu).
+ * timed seconds per workload, default 2), BENCH_BACKENDS (comma list, default gpu,node,wasm-blas,wasm).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -140,7 +140,7 @@ function fmt(x: number | undefined): string {
 }
 
 async function parent(): Promise<void> {
-  const backends = (process.env.BENCH_BACKENDS ?? 'gpu,node,wasm,cpu').split(',');
+  const backends = (process.env.BENCH_BACKENDS ?? 'gpu,node,wasm-blas,wasm').split(',');
   const rows: { backend: string; results: Results }[] = [];
   for (const backend of backends) {
     process.stderr.write(`== ${backend}\n`);

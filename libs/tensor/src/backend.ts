@@ -2,7 +2,7 @@
  * tfjs backend choice. Every lib imports tfjs through this module (`import { tf } from '@memorize/tensor'`)
  * so that one tfjs-core engine (and one registered backend) serves the whole process.
  *
- * Order when nothing is forced: tfjs-node-gpu -> tfjs-node -> wasm -> cpu. MEMORIZE_BACKEND=gpu|node|wasm|cpu
+ * Order when nothing is forced: tfjs-node-gpu -> tfjs-node -> wasm-blas -> wasm -> cpu. MEMORIZE_BACKEND=gpu|node|wasm-blas|wasm|cpu
  * (or `prefer`) forces one and fails loudly if it cannot start, rather than silently running 50x slower.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,12 +12,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
+import { registerBlasKernels, unregisterBlasKernels } from './blas-kernels.js';
 import { enableGradients } from './gradients.js';
 
 export { tf };
 
-export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['gpu', 'node', 'wasm', 'cpu'];
+/** 'wasm-blas': the wasm backend with its matrix products in OpenBLAS (native addon, libs/tensor/native). */
+export type BackendName = 'gpu' | 'node' | 'wasm-blas' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['gpu', 'node', 'wasm-blas', 'wasm', 'cpu'];
 
 export interface BackendChoice {
   /** Our name for the backend that runs. */
@@ -87,10 +89,24 @@ async function tryCpu(): Promise<string> {
   return 'cpu';
 }
 
+let blasFacts = '';
+async function tryWasmBlas(): Promise<string> {
+  const backend = await tryWasm();
+  const blas = registerBlasKernels();
+  blasFacts = `OpenBLAS ${blas.threads()} threads, ${blas.config().trim()}`;
+  return backend;
+}
+
+async function tryPlainWasm(): Promise<string> {
+  unregisterBlasKernels();
+  return tryWasm();
+}
+
 const starters: Record<BackendName, () => Promise<string>> = {
   gpu: () => tryNative('@tensorflow/tfjs-node-gpu'),
   node: () => tryNative('@tensorflow/tfjs-node'),
-  wasm: tryWasm,
+  'wasm-blas': tryWasmBlas,
+  wasm: tryPlainWasm,
   cpu: tryCpu,
 };
 
@@ -110,7 +126,8 @@ async function choose(prefer: BackendName | undefined, log: (line: string) => vo
       const why = Object.entries(rejected)
         .map(([n, r]) => `${n}: ${r}`)
         .join('; ');
-      const extra = name === 'wasm' ? ` (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')})` : '';
+      const simd = (): string => `simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}`;
+      const extra = name === 'wasm' ? ` (${simd()})` : name === 'wasm-blas' ? ` (${simd()}; matrix products in ${blasFacts})` : '';
       log(`backend ${name}${extra}${prefer ? ' forced by MEMORIZE_BACKEND' : ''}${why ? ` — not used: ${why}` : ''}`);
       return { name, tfBackend, rejected, forced: prefer !== undefined };
     } catch (err) {

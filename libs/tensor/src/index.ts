@@ -5,4 +5,5 @@ export { enableGradients, gradientsRegistered } from './gradients.js';
 export { matMul2d, batchMatMul } from './ops.js';
 export { yieldToEventLoop } from './yield.js';
 export { betweenSlices, type SliceOptions } from './slices.js';
+export { blasBinary, buildBlas, loadBlas, type BlasAddon } from './blas.js';
 export { mulberry32, normals, fmix32, mixWord, deriveSeed, derivedRandom, shuffled } from './random.js';

@@ -55,17 +55,28 @@ function sliceViaViews(wasm: WasmBackendLike, x: tf.TensorInfo, begin: number[],
  * for string tensors, which the views cannot hold.
  */
 function replaceWasmKernel(name: string, replacement: tf.KernelFunc): void {
-  const original = tf.getKernel(name, 'wasm');
-  if (!original) return;
-  tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({
-    kernelName: name,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      return x.dtype === 'string' ? original.kernelFunc(args) : replacement(args);
-    },
+  swapWasmKernel(name, (original, args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    return x.dtype === 'string' ? original(args) : replacement(args);
   });
+}
+
+/**
+ * Registers `run` as wasm's kernel `name`, handing it the kernel it replaces (to delegate the cases it does not
+ * cover). Returns a function that puts the original back. No-op (returns a no-op) when wasm has no such kernel.
+ */
+export function swapWasmKernel(
+  name: string,
+  run: (original: tf.KernelFunc, args: Parameters<tf.KernelFunc>[0]) => ReturnType<tf.KernelFunc>,
+): () => void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return () => {};
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: (args) => run(original.kernelFunc, args) });
+  return () => {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(original);
+  };
 }
 
 let registered = false;
