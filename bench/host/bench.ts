@@ -1,228 +1,491 @@
 /**
- * `npm run bench:host`: model-host as a shared engine, measured through a real model-host process on this machine
- * (no assertions). Prints one line of machine facts, a table, and one JSON object on its last line:
- *   - TrainStep tokens/s through gRPC vs libs/memory's MemoryTrainer in this process on the same workload
- *     (target >= 0.9x);
- *   - Score rows/s with 1, 4 and 16 concurrent clients (each its own channel and `client` metadata key);
- *   - health-check latency p50/p99 from a separate process while 16 clients saturate the engine (target p99 < 100 ms);
- *   - CPU seconds the process spends after a call's deadline, against one slice (target: at most one slice).
- * `--quick` runs a shorter version.
+ * `npm run bench:host [-- --quick] [-- --queue-depth N] [-- --model-root DIR] [-- --model PATH] [-- --tokenizer PATH]`: model-host as a
+ * shared engine, measured through one real model-host process on this machine (no assertions). Prints a line of
+ * machine facts, the queue depth the host runs with, progress on stderr, then a table and one JSON object on its
+ * last line:
+ *   1. TrainStep tokens/s through gRPC against libs/memory's MemoryTrainer in this process on the same workload
+ *      (same model file, memory kind/layer/seed, rows, learning rate and step count, after warm-up; measured in
+ *      alternating rounds so drift on a shared machine hits both) — target >= 0.9x.
+ *   2. Score rows/s with 1, 4 and 16 concurrent clients: the same fixed total of FEVER 1-shot prompt rows
+ *      (context ~100-200 tokens, a 2-4 token answer candidate), default batch_size; each client has its own
+ *      channel (its own connection) and its own `client` metadata key (the engine's round-robin key).
+ *   3. grpc.health.v1 Check latency p50/p99, every 20 ms from a separate process over its own channel, while the
+ *      engine is saturated by the 16-client Score load, by a TrainStep loop, and by both — target p99 < 100 ms.
+ *   4. CPU seconds the host spends after a call's deadline: a Score of thousands of rows with a 200 ms deadline;
+ *      from its DEADLINE_EXCEEDED to the host being idle (/proc/<pid>/stat utime+stime, no growth for 300 ms),
+ *      against one slice (a Score of one batch, timed alone) — target: at most one slice.
+ * `--quick` runs a short version (fewer steps and rows). The model-host child is killed on every way out.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { Metadata } from '@grpc/grpc-js';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
 import { loadModel, loadTokenizer } from '@memorize/lm';
-import { createMemoryFor, MemoryTrainer, type TrainingRow } from '@memorize/memory';
-import { callUnary, connect, type status as Status } from '@memorize/service-kit';
+import { createMemoryFor, MemoryTrainer, TRAINING_DEFAULTS, type TrainingRow } from '@memorize/memory';
+import { callUnary } from '@memorize/service-kit';
 import { initBackend } from '@memorize/tensor';
-import { feverFiles, healthDuring, jsonlPageTexts, sharedRootsEnv, startServiceProcess, storiesBin, storiesTok } from '@memorize/testing';
+import { sharedDir, storiesBin } from '@memorize/testing';
+import { guardChildren, startHealthProbe, startModelHost, type HealthSample } from './processes.js';
+import { feverScoreItems, mean, pageTrainRows, percentile, type ScoreItemIds } from './workload.js';
 
+// ---- settings ---------------------------------------------------------------------------------------------
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
+}
 const quick = process.argv.includes('--quick');
-const TRAIN_STEPS = quick ? 10 : 40;
-const WARMUP = 3;
-const SCORE_CALLS = quick ? 24 : 64;
-const ROWS_PER_CALL = 24;
-const QUEUE_DEPTH = 256;
-const MEMORY: common.MemoryConfig = common.MemoryConfig.fromPartial({ kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer: 2, entries: 256, seed: 7n });
+const QUEUE_DEPTH = Number(flag('--queue-depth') ?? 256);
+if (!Number.isInteger(QUEUE_DEPTH) || QUEUE_DEPTH < 1) throw new Error(`--queue-depth must be a positive integer`);
+const MODEL_ROOT = flag('--model-root') ?? sharedDir;
+const MODEL = flag('--model') ?? storiesBin;
+const TOKENIZER = flag('--tokenizer') ?? join(dirname(MODEL), 'tok512.bin');
 
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-const cpuSeconds = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** TrainStep: the reference batch (4 rows) of 128-token page windows, a default `memory` at the middle block. */
+const TRAIN_ROWS = TRAINING_DEFAULTS.batchSize;
+const TRAIN_LENGTH = 128;
+const TRAIN_LR = 1e-3;
+const TRAIN_SEED = 7;
+const TRAIN_WARMUP = 3;
+const TRAIN_STEPS = quick ? 6 : 30;
+const TRAIN_ROUNDS = 2;
+/** Score: calls of 24 rows (8 claims x 3 candidates); the same total for 1, 4 and 16 clients. */
+const ROWS_PER_CALL = 24;
+const SCORE_CALLS = quick ? 16 : 48;
+const MAX_CONTEXT = 200;
+const CONCURRENCY = [1, 4, 16] as const;
+/** Health: one check every 20 ms; a TrainStep loop of this many seconds alone. */
+const HEALTH_INTERVAL_MS = 20;
+const TRAIN_LOOP_MS = quick ? 3_000 : 6_000;
+/** After a deadline: this many rows, this deadline; idle = CPU grows less than 2 ticks in 300 ms. */
+const LARGE_ROWS = quick ? 1_500 : 3_000;
+const DEADLINE_MS = 200;
+const QUIET_MS = 300;
+const IDLE_CAP_MS = quick ? 30_000 : 90_000;
+const SLICE_REPEATS = 7;
+const CALL_DEADLINE_MS = 180_000;
+
+guardChildren(quick ? 240_000 : 540_000);
+const log = (line: string) => process.stderr.write(`bench:host: ${line}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- machine and process facts -----------------------------------------------------------------------------
+function machineFacts(): string {
+  let model = cpus()[0]?.model ?? 'unknown CPU';
+  let simd = '';
+  try {
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? model;
+    const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(' ') ?? [];
+    simd = ['avx512f', 'avx2', 'fma', 'sse4_2'].filter((f) => flags.includes(f)).join('+');
+  } catch {
+    // not Linux
+  }
+  return `${model}, ${cpus().length} cores${simd ? ` (${simd})` : ''}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** utime + stime of a process (all its threads), seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based) -> indexes 11 and 12 here.
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-};
-const percentile = (xs: number[], p: number): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-};
-const asClient = (name: string): Metadata => {
+}
+
+/** Waits until the process's CPU grows less than 2 ticks in `QUIET_MS`; the CPU and time when that quiet began. */
+async function untilIdle(pid: number, capMs: number): Promise<{ cpu: number; at: number; busy: boolean }> {
+  const history: Array<{ at: number; cpu: number }> = [{ at: performance.now(), cpu: cpuSeconds(pid) }];
+  const start = history[0].at;
+  for (;;) {
+    await sleep(25);
+    const now = { at: performance.now(), cpu: cpuSeconds(pid) };
+    history.push(now);
+    const windowStart = history.findLast((h) => h.at <= now.at - QUIET_MS);
+    if (windowStart && now.cpu - windowStart.cpu < 2 / clockTicks) return { ...windowStart, busy: false };
+    if (now.at - start > capMs) return { ...now, busy: true };
+    while (history.length > 2 && history[1].at <= now.at - QUIET_MS) history.shift();
+  }
+}
+
+// ---- gRPC helpers ------------------------------------------------------------------------------------------
+type HostClient = InstanceType<typeof modelHost.ModelHostClient>;
+/** A client on a channel of its own (a local subchannel pool: its own connection, its own peer address). */
+function ownChannel(address: string): HostClient {
+  return new modelHost.ModelHostClient(address, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+function asClient(name: string): Metadata {
   const m = new Metadata();
   m.set('client', name);
   return m;
+}
+const codeName = (error: unknown): string => {
+  const code = (error as ServiceError)?.code;
+  return typeof code === 'number' ? (grpcStatus[code] ?? String(code)) : `error: ${(error as Error)?.message ?? String(error)}`;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function machineFacts(): string {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU';
-  const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(' ') ?? [];
-  const simd = ['avx512f', 'avx2', 'fma', 'sse4_2'].filter((f) => flags.includes(f)).join('+') || 'none';
-  return `${model}, ${cpus().length} cores, ${simd}, node ${process.version}`;
-}
-
+// ---- the run -----------------------------------------------------------------------------------------------
+const facts = machineFacts();
+console.log(`machine: ${facts}`);
 const backend = await initBackend({ logger: () => {} });
-const tokenizer = await loadTokenizer(storiesTok);
-const texts = jsonlPageTexts(feverFiles.pages).slice(0, 64);
-const pageRows = texts.map((t) => tokenizer.encode(t.slice(0, 600), { bos: true }).slice(0, 96)).filter((r) => r.length >= 40);
-const trainRows: TrainingRow[] = pageRows.slice(0, 8).map((ids) => ({ ids: ids.slice(0, 64) }));
-const trainTokens = trainRows.reduce((a, r) => a + r.ids.length - 1, 0);
-const scoreItems = (call: number): modelHost.ScoreItem[] =>
-  Array.from({ length: ROWS_PER_CALL }, (_, i) => {
-    const ids = pageRows[(call * ROWS_PER_CALL + i) % pageRows.length];
-    const cut = 20 + ((call + i) % 16);
-    return modelHost.ScoreItem.fromPartial({ context: ids.slice(0, cut), continuation: ids.slice(cut, cut + 4) });
-  });
+const tokenizer = await loadTokenizer(TOKENIZER);
+const trainIds = pageTrainRows(tokenizer, TRAIN_ROWS, TRAIN_LENGTH);
+const trainRows: TrainingRow[] = trainIds.map((ids) => ({ ids }));
+const scoreItems = feverScoreItems(tokenizer, (SCORE_CALLS * ROWS_PER_CALL) / 3, MAX_CONTEXT);
+const largeItems = feverScoreItems(tokenizer, Math.ceil(LARGE_ROWS / 3), MAX_CONTEXT).slice(0, LARGE_ROWS);
+const contextLengths = scoreItems.map((i) => i.context.length);
+const continuationLengths = scoreItems.map((i) => i.continuation.length);
+const toProto = (items: readonly ScoreItemIds[]) => items.map((i) => modelHost.ScoreItem.fromPartial(i));
+const scoreCalls = Array.from({ length: SCORE_CALLS }, (_, c) => toProto(scoreItems.slice(c * ROWS_PER_CALL, (c + 1) * ROWS_PER_CALL)));
 
-/** TrainStep in this process: the same model, memory config, rows and rate as through gRPC. */
-function inProcessTrainTokensPerSecond(): number {
-  const model = loadModel(storiesBin);
-  const memory = createMemoryFor(model, { kind: 'memory', layer: 2, entries: 256, seed: 7 });
-  const trainer = new MemoryTrainer(model, memory);
-  for (let i = 0; i < WARMUP; i++) trainer.step(trainRows, 1e-3);
-  const t0 = performance.now();
-  for (let i = 0; i < TRAIN_STEPS; i++) trainer.step(trainRows, 1e-3);
-  const seconds = (performance.now() - t0) / 1000;
-  trainer.dispose();
-  memory.dispose();
-  model.dispose();
-  return (TRAIN_STEPS * trainTokens) / seconds;
-}
-
-const host = await startServiceProcess('model-host', { ...sharedRootsEnv(), MEMORIZE_MODEL_HOST_QUEUE_DEPTH: String(QUEUE_DEPTH) });
-const stopHost = () => host.child.kill('SIGKILL');
-process.once('SIGINT', () => {
-  stopHost();
-  process.exit(130);
-});
-const clients: Array<{ close(): void }> = [];
+log(`starting model-host (model root ${MODEL_ROOT})`);
+const host = await startModelHost(QUEUE_DEPTH, { MEMORIZE_MODEL_HOST_MODEL_ROOT: MODEL_ROOT });
+console.log(
+  `model-host pid ${host.pid} at ${host.address}; queue depth via ${host.queueDepthVia}; host reports queue depth ${host.reportedQueueDepth ?? 'none (no engine log line)'}`,
+);
+const opened: HostClient[] = [];
+const open = (address: string) => {
+  const c = ownChannel(address);
+  opened.push(c);
+  return c;
+};
+let probe: Awaited<ReturnType<typeof startHealthProbe>> | undefined;
+let failed = false;
 try {
-  const client = connect(modelHost.ModelHostClient, host.address);
-  clients.push(client);
+  const client = open(host.address);
+  const modelId = 'bench';
   const loaded = await callUnary(
     client,
     client.loadModel,
-    modelHost.LoadModelRequest.fromPartial({ path: storiesBin, tokenizerPath: storiesTok, modelId: 'stories' }),
-    60_000,
+    modelHost.LoadModelRequest.fromPartial({ path: MODEL, tokenizerPath: TOKENIZER, modelId }),
+    120_000,
   );
-  const hostBackend = loaded.model!.backend;
+  const info = loaded.model!;
+  const layer = Math.floor(info.layers / 2);
+  const memoryConfig = common.MemoryConfig.fromPartial({ kind: common.MemoryKind.MEMORY_KIND_MEMORY, layer, seed: BigInt(TRAIN_SEED) });
   await callUnary(
     client,
     client.createMemory,
-    modelHost.CreateMemoryRequest.fromPartial({ modelId: 'stories', memoryId: 'bench', config: MEMORY }),
-    30_000,
+    modelHost.CreateMemoryRequest.fromPartial({ modelId, memoryId: 'bench-train', config: memoryConfig }),
+    60_000,
   );
-  const trainRequest = modelHost.TrainStepRequest.fromPartial({
-    memoryId: 'bench',
-    rows: trainRows.map((r) => ({ ids: [...r.ids] })),
-    learningRate: 1e-3,
-  });
+  await callUnary(
+    client,
+    client.createMemory,
+    modelHost.CreateMemoryRequest.fromPartial({ modelId, memoryId: 'bench-loop', config: memoryConfig }),
+    60_000,
+  );
+  const trainRequest = (memoryId: string) =>
+    modelHost.TrainStepRequest.fromPartial({ memoryId, rows: trainIds.map((ids) => ({ ids })), learningRate: TRAIN_LR });
 
-  // 1. TrainStep through gRPC vs in-process (the host is idle while this process trains).
-  for (let i = 0; i < WARMUP; i++) await callUnary(client, client.trainStep, trainRequest, 60_000);
-  let t0 = performance.now();
-  for (let i = 0; i < TRAIN_STEPS; i++) await callUnary(client, client.trainStep, trainRequest, 60_000);
-  const grpcTrain = (TRAIN_STEPS * trainTokens) / ((performance.now() - t0) / 1000);
-  const localTrain = inProcessTrainTokensPerSecond();
+  // 1. TrainStep through gRPC vs in-process, alternating rounds; warm-up first on both sides.
+  log(`TrainStep: ${TRAIN_ROWS} rows x ${TRAIN_LENGTH} tokens, ${TRAIN_ROUNDS} rounds of ${TRAIN_STEPS} steps each side`);
+  const model = loadModel(MODEL);
+  const memory = createMemoryFor(model, { kind: 'memory', layer, seed: TRAIN_SEED });
+  const trainer = new MemoryTrainer(model, memory);
+  const grpcSteps = async (n: number) => {
+    let tokens = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++)
+      tokens += (await callUnary(client, client.trainStep, trainRequest('bench-train'), 60_000, asClient('bench-trainer'))).tokens;
+    return { tokens, seconds: (performance.now() - t0) / 1000 };
+  };
+  const localSteps = async (n: number) => {
+    let tokens = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      tokens += trainer.step(trainRows, TRAIN_LR).tokens;
+      await new Promise((r) => setImmediate(r)); // this process's own events (signals) get their turn, as the host's would
+    }
+    return { tokens, seconds: (performance.now() - t0) / 1000 };
+  };
+  await grpcSteps(TRAIN_WARMUP);
+  await localSteps(TRAIN_WARMUP);
+  const grpcTotal = { tokens: 0, seconds: 0 };
+  const localTotal = { tokens: 0, seconds: 0 };
+  for (let round = 0; round < TRAIN_ROUNDS; round++) {
+    for (const [total, run] of [
+      [grpcTotal, grpcSteps],
+      [localTotal, localSteps],
+    ] as const) {
+      const r = await run(TRAIN_STEPS);
+      total.tokens += r.tokens;
+      total.seconds += r.seconds;
+    }
+  }
+  trainer.dispose();
+  memory.dispose();
+  model.dispose();
+  const grpcTrain = grpcTotal.tokens / grpcTotal.seconds;
+  const localTrain = localTotal.tokens / localTotal.seconds;
+  log(`TrainStep: gRPC ${grpcTrain.toFixed(0)} tokens/s, in-process ${localTrain.toFixed(0)} tokens/s`);
 
-  // 2. Score rows/s with 1, 4, 16 concurrent clients, each its own channel and client key.
-  const scoreRowsPerSecond = async (concurrency: number): Promise<number> => {
-    const channels = Array.from({ length: concurrency }, () => connect(modelHost.ModelHostClient, host.address));
-    clients.push(...channels);
-    let next = 0;
-    const started = performance.now();
+  // Health probe for the rest of the run; each phase is a window of its samples.
+  probe = await startHealthProbe(host.address, HEALTH_INTERVAL_MS);
+  const windows: Record<string, [number, number]> = {};
+  const during = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const start = Date.now();
+    try {
+      return await work();
+    } finally {
+      windows[name] = [start, Date.now()];
+    }
+  };
+  await during('idle', () => sleep(1_000));
+
+  // 2. Score rows/s at 1, 4, 16 clients: the same calls, call i to client i mod n, each client's calls in turn.
+  interface ScoreRun {
+    clients: number;
+    rowsPerSecond: number;
+    seconds: number;
+    okRows: number;
+    callP50Ms: number;
+    callMaxMs: number;
+    errors: Record<string, number>;
+  }
+  const scoreRun = async (n: number, tag: string): Promise<ScoreRun> => {
+    const channels = Array.from({ length: n }, () => open(host.address));
+    const latencies: number[] = [];
+    const errors: Record<string, number> = {};
+    let okRows = 0;
+    const t0 = performance.now();
     await Promise.all(
       channels.map(async (c, k) => {
-        for (let call = next++; call < SCORE_CALLS; call = next++) {
-          await callUnary(
-            c,
-            c.score,
-            modelHost.ScoreRequest.fromPartial({ modelId: 'stories', items: scoreItems(call) }),
-            300_000,
-            asClient(`client-${k}`),
-          );
+        const metadata = asClient(`${tag}-${k}`);
+        for (let call = k; call < scoreCalls.length; call += n) {
+          const s = performance.now();
+          try {
+            const r = await callUnary(
+              c,
+              c.score,
+              modelHost.ScoreRequest.fromPartial({ modelId, items: scoreCalls[call] }),
+              CALL_DEADLINE_MS,
+              metadata,
+            );
+            okRows += r.scores.length;
+            latencies.push(performance.now() - s);
+          } catch (error) {
+            const name = codeName(error);
+            errors[name] = (errors[name] ?? 0) + 1;
+          }
         }
       }),
     );
-    const rate = (SCORE_CALLS * ROWS_PER_CALL) / ((performance.now() - started) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
     for (const c of channels) c.close();
-    return rate;
+    return {
+      clients: n,
+      rowsPerSecond: okRows / seconds,
+      seconds,
+      okRows,
+      callP50Ms: percentile(latencies, 50),
+      callMaxMs: Math.max(0, ...latencies),
+      errors,
+    };
   };
-  await scoreRowsPerSecond(1); // warm-up
-  const scoreRates: Record<number, number> = {};
-  for (const n of [1, 4]) scoreRates[n] = await scoreRowsPerSecond(n);
-
-  // 3. Health latency from a separate process while 16 Score clients and a TrainStep loop saturate the engine.
-  let training = true;
-  const trainerLoop = (async () => {
-    const trainerChannel = connect(modelHost.ModelHostClient, host.address);
-    clients.push(trainerChannel);
-    while (training) await callUnary(trainerChannel, trainerChannel.trainStep, trainRequest, 120_000, asClient('trainer'));
-  })();
-  const saturated = await healthDuring(host.address, async () => {
-    const rate = await scoreRowsPerSecond(16);
-    training = false;
-    await trainerLoop;
-    return rate;
-  });
-  scoreRates[16] = saturated.result;
-  const healthP50 = percentile(saturated.latenciesMs, 50);
-  const healthP99 = percentile(saturated.latenciesMs, 99);
-
-  // 4. CPU after a deadline: one slice (8 rows) timed alone, then 2,000 rows with a 200 ms deadline.
-  const slice = modelHost.ScoreRequest.fromPartial({ modelId: 'stories', items: scoreItems(0).slice(0, 8), batchSize: 8 });
-  const sliceTimes: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    t0 = performance.now();
-    await callUnary(client, client.score, slice, 30_000);
-    sliceTimes.push((performance.now() - t0) / 1000);
+  log('Score: warm-up');
+  await callUnary(client, client.score, modelHost.ScoreRequest.fromPartial({ modelId, items: scoreCalls[0] }), CALL_DEADLINE_MS);
+  const scoreRuns: ScoreRun[] = [];
+  for (const n of CONCURRENCY) {
+    log(`Score: ${n} client(s), ${SCORE_CALLS} calls x ${ROWS_PER_CALL} rows`);
+    scoreRuns.push(await during(`score x${n}`, () => scoreRun(n, `score${n}`)));
   }
-  const sliceSeconds = percentile(sliceTimes, 50);
-  const large = modelHost.ScoreRequest.fromPartial({
-    modelId: 'stories',
-    items: Array.from({ length: 84 }, (_, c) => scoreItems(c)).flat(),
-    batchSize: 8,
-  });
-  const pid = host.child.pid!;
-  const deadlineCode = await callUnary(client, client.score, large, 200).then(
-    () => 'OK',
-    (e: { code: Status }) => String(e.code),
+
+  // 3. Health while saturated: (a) the 16-client Score load above, (b) a TrainStep loop alone, (c) both at once.
+  const trainLoop = (until: () => boolean) => async () => {
+    const c = open(host.address);
+    let steps = 0;
+    const errors: Record<string, number> = {};
+    const t0 = performance.now();
+    while (!until()) {
+      try {
+        await callUnary(c, c.trainStep, trainRequest('bench-loop'), CALL_DEADLINE_MS, asClient('trainer-loop'));
+        steps++;
+      } catch (error) {
+        const name = codeName(error);
+        errors[name] = (errors[name] ?? 0) + 1;
+        await sleep(50);
+      }
+    }
+    c.close();
+    return { steps, stepsPerSecond: steps / ((performance.now() - t0) / 1000), errors };
+  };
+  log(`health: a TrainStep loop for ${TRAIN_LOOP_MS / 1000} s`);
+  const loopEnd = Date.now() + TRAIN_LOOP_MS;
+  const trainAlone = await during(
+    'train loop',
+    trainLoop(() => Date.now() >= loopEnd),
   );
-  const atDeadline = cpuSeconds(pid);
-  let last = atDeadline;
-  for (let quiet = 0; quiet < 3;) {
-    await sleep(100);
-    const now = cpuSeconds(pid);
-    quiet = now - last < 0.5 / clockTicks ? quiet + 1 : 0;
-    last = now;
-  }
-  const afterDeadline = last - atDeadline;
+  log('health: 16 Score clients and a TrainStep loop together');
+  let scoreDone = false;
+  const both = await during('score x16 + train loop', async () => {
+    const loop = trainLoop(() => scoreDone)();
+    const score = await scoreRun(16, 'mixed').finally(() => (scoreDone = true));
+    return { score, train: await loop };
+  });
 
-  const rows: Array<[string, string, string, string]> = [
-    ['TrainStep tokens/s via gRPC', grpcTrain.toFixed(0), `${(grpcTrain / localTrain).toFixed(2)}x in-process (${localTrain.toFixed(0)})`, '>= 0.9x'],
-    ['Score rows/s, 1 client', scoreRates[1].toFixed(0), '', ''],
-    ['Score rows/s, 4 clients', scoreRates[4].toFixed(0), `${(scoreRates[4] / scoreRates[1]).toFixed(2)}x 1 client`, ''],
-    ['Score rows/s, 16 clients + trainer', scoreRates[16].toFixed(0), `${(scoreRates[16] / scoreRates[1]).toFixed(2)}x 1 client`, ''],
-    ['health p50 / p99 ms (saturated)', `${healthP50.toFixed(1)} / ${healthP99.toFixed(1)}`, `${saturated.answered} checks`, 'p99 < 100'],
+  // 4. CPU after a deadline: one slice timed alone, then a large Score with a 200 ms deadline.
+  log('after a deadline: timing one slice');
+  await untilIdle(host.pid, IDLE_CAP_MS);
+  const sliceRequest = modelHost.ScoreRequest.fromPartial({ modelId, items: toProto(largeItems.slice(0, 8)) });
+  const sliceWall: number[] = [];
+  const cpuBefore = cpuSeconds(host.pid);
+  for (let i = 0; i < SLICE_REPEATS; i++) {
+    const t0 = performance.now();
+    await callUnary(client, client.score, sliceRequest, 30_000);
+    sliceWall.push((performance.now() - t0) / 1000);
+  }
+  const sliceCpu = (cpuSeconds(host.pid) - cpuBefore) / SLICE_REPEATS;
+  const sliceSeconds = percentile(sliceWall, 50);
+  await untilIdle(host.pid, IDLE_CAP_MS);
+  log(`after a deadline: Score of ${largeItems.length} rows with a ${DEADLINE_MS} ms deadline`);
+  const largeRequest = modelHost.ScoreRequest.fromPartial({ modelId, items: toProto(largeItems) });
+  const cpuAtSend = cpuSeconds(host.pid);
+  const sent = performance.now();
+  const deadlineStatus = await callUnary(client, client.score, largeRequest, DEADLINE_MS).then(() => 'OK', codeName);
+  const answeredAfterMs = performance.now() - sent;
+  const cpuAtDeadline = cpuSeconds(host.pid);
+  const deadlineAt = performance.now();
+  const idle = await untilIdle(host.pid, IDLE_CAP_MS);
+  const afterDeadline = {
+    status: deadlineStatus,
+    answeredAfterMs,
+    cpuSeconds: idle.cpu - cpuAtDeadline,
+    cpuBeforeDeadlineSeconds: cpuAtDeadline - cpuAtSend,
+    wallSeconds: Math.max(0, (idle.at - deadlineAt) / 1000),
+    stillBusyAtCap: idle.busy,
+    sliceSeconds,
+    sliceCpuSeconds: sliceCpu,
+    slices: (idle.cpu - cpuAtDeadline) / sliceSeconds,
+    target: 1,
+  };
+  log(`after a deadline: ${afterDeadline.cpuSeconds.toFixed(3)} CPU s (${afterDeadline.status} after ${answeredAfterMs.toFixed(0)} ms)`);
+  const health = await probe.stop();
+  probe = undefined;
+
+  // ---- report --------------------------------------------------------------------------------------------
+  const inWindow = (name: string): HealthSample[] => health.filter((s) => s.at >= windows[name][0] && s.at <= windows[name][1]);
+  const healthStats = (name: string) => {
+    const samples = inWindow(name);
+    const ms = samples.map((s) => s.ms).filter((x): x is number => x !== null);
+    return { checks: samples.length, failed: samples.length - ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: Math.max(0, ...ms) };
+  };
+  const healthPhases = Object.fromEntries(['idle', 'score x16', 'train loop', 'score x16 + train loop'].map((p) => [p, healthStats(p)]));
+  const saturatedP99 = Math.max(...['score x16', 'train loop', 'score x16 + train loop'].map((p) => healthPhases[p].p99));
+
+  const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+  const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+  const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+  const meets = (ok: boolean) => (ok ? 'yes' : 'NO');
+  const errorsText = (e: Record<string, number>) =>
+    Object.keys(e).length
+      ? `, errors ${Object.entries(e)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(' ')}`
+      : '';
+  const one = scoreRuns[0].rowsPerSecond;
+  const table: string[][] = [
     [
-      'CPU s after a 200 ms deadline',
-      afterDeadline.toFixed(3),
-      `${(afterDeadline / sliceSeconds).toFixed(2)} slices of ${(sliceSeconds * 1000).toFixed(1)} ms (status ${deadlineCode})`,
+      'TrainStep tokens/s via gRPC',
+      f0(grpcTrain),
+      `${f2(grpcTrain / localTrain)}x in-process ${f0(localTrain)}`,
+      '>= 0.9x',
+      meets(grpcTrain / localTrain >= 0.9),
+    ],
+    ...scoreRuns.map((r) => [
+      `Score rows/s, ${r.clients} client${r.clients > 1 ? 's' : ''}`,
+      f1(r.rowsPerSecond),
+      `${r.clients > 1 ? `${f2(r.rowsPerSecond / one)}x 1 client; ` : ''}call p50 ${f0(r.callP50Ms)} ms, max ${f0(r.callMaxMs)} ms${errorsText(r.errors)}`,
+      '',
+      '',
+    ]),
+    ...Object.entries(healthPhases).map(([phase, h]) => [
+      `health p50 / p99 ms, ${phase}`,
+      `${f1(h.p50)} / ${f1(h.p99)}`,
+      `max ${f1(h.max)} ms, ${h.checks} checks${h.failed ? `, ${h.failed} not SERVING/failed` : ''}`,
+      phase === 'idle' ? '' : 'p99 < 100',
+      phase === 'idle' ? '' : meets(h.p99 < 100 && h.failed === 0),
+    ]),
+    [
+      'progress, score x16 + train loop',
+      `${f1(both.score.rowsPerSecond)} rows/s`,
+      `+ ${f2(both.train.stepsPerSecond)} TrainSteps/s (${both.train.steps} steps; alone ${f2(trainAlone.stepsPerSecond)}/s)${errorsText({ ...both.score.errors, ...both.train.errors })}`,
+      'both > 0',
+      meets(both.score.okRows > 0 && both.train.steps > 0),
+    ],
+    [
+      `CPU s after a ${DEADLINE_MS} ms deadline`,
+      `${afterDeadline.cpuSeconds.toFixed(3)}${afterDeadline.stillBusyAtCap ? '+ (still busy)' : ''}`,
+      `${f2(afterDeadline.slices)} slices of ${f1(sliceSeconds * 1000)} ms (slice CPU ${f1(sliceCpu * 1000)} ms); ${afterDeadline.status} after ${f0(answeredAfterMs)} ms (${f2(afterDeadline.cpuBeforeDeadlineSeconds)} CPU s before), idle ${f2(afterDeadline.wallSeconds)} s later`,
       '<= 1 slice',
+      meets(!afterDeadline.stillBusyAtCap && afterDeadline.cpuSeconds <= sliceSeconds),
     ],
   ];
-  const header: [string, string, string, string] = ['measure', 'value', 'against', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(`machine: ${machineFacts()}; bench backend ${backend.tfBackend}, host backend ${hostBackend}; --queue-depth ${QUEUE_DEPTH}`);
+  const header = ['measure', 'value', 'against', 'target', 'meets'];
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(
-    `workload: stories260K; TrainStep ${trainRows.length} rows x ${trainRows[0].ids.length} tokens, memory layer 2 m=256, ${TRAIN_STEPS} steps; Score ${SCORE_CALLS} calls x ${ROWS_PER_CALL} rows`,
+    `workload: ${MODEL.replace(`${MODEL_ROOT}/`, '')} (${info.layers} layers, d ${info.hiddenSize}), host backend ${info.backend}, bench backend ${backend.name}; ` +
+      `TrainStep ${TRAIN_ROWS} x ${TRAIN_LENGTH} tokens, memory m=default layer ${layer}, lr ${TRAIN_LR}, ${TRAIN_ROUNDS}x${TRAIN_STEPS} steps each side; ` +
+      `Score ${SCORE_CALLS} calls x ${ROWS_PER_CALL} rows (1-shot FEVER prompts, context ${Math.min(...contextLengths)}-${Math.max(...contextLengths)} tokens, mean ${f0(mean(contextLengths))}; continuation ${Math.min(...continuationLengths)}-${Math.max(...continuationLengths)}), default batch_size; health every ${HEALTH_INTERVAL_MS} ms${quick ? '; --quick' : ''}`,
   );
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
+  for (const r of table) console.log(line(r));
   console.log(
     JSON.stringify({
-      machine: machineFacts(),
-      backend: { bench: backend.tfBackend, host: hostBackend },
-      queueDepth: QUEUE_DEPTH,
+      bench: 'host',
+      quick,
+      machine: facts,
+      clockTicks,
+      backend: { host: info.backend, bench: backend.name },
+      queueDepth: { requested: QUEUE_DEPTH, via: host.queueDepthVia, reported: host.reportedQueueDepth ?? null },
+      workload: {
+        model: MODEL,
+        trainRows: TRAIN_ROWS,
+        trainLength: TRAIN_LENGTH,
+        layer,
+        learningRate: TRAIN_LR,
+        trainSteps: TRAIN_ROUNDS * TRAIN_STEPS,
+        scoreCalls: SCORE_CALLS,
+        rowsPerCall: ROWS_PER_CALL,
+        contextTokens: { min: Math.min(...contextLengths), max: Math.max(...contextLengths), mean: mean(contextLengths) },
+        largeRows: largeItems.length,
+      },
       trainStep: { grpcTokensPerSecond: grpcTrain, inProcessTokensPerSecond: localTrain, ratio: grpcTrain / localTrain, target: 0.9 },
-      scoreRowsPerSecond: scoreRates,
-      healthMs: { p50: healthP50, p99: healthP99, checks: saturated.answered, target: 100 },
-      afterDeadline: { cpuSeconds: afterDeadline, sliceSeconds, slices: afterDeadline / sliceSeconds, status: deadlineCode, target: 1 },
+      score: Object.fromEntries(scoreRuns.map((r) => [String(r.clients), r])),
+      healthMs: { ...healthPhases, saturatedP99, target: 100 },
+      mixed: { score: both.score, train: both.train, trainAlone },
+      afterDeadline,
     }),
   );
+} catch (error) {
+  failed = true;
+  process.stderr.write(`bench:host failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  const tail = host.logs.slice(-15).join('\n');
+  if (tail) process.stderr.write(`last model-host log lines:\n${tail}\n`);
 } finally {
-  for (const c of clients) c.close();
-  await host.stop();
+  await probe?.stop().catch(() => undefined);
+  for (const c of opened) c.close();
+  const code = await host.stop();
+  if (code !== 0) log(`model-host exited with ${code}`);
 }
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,195 @@
+/**
+ * Child processes of bench:host — the model-host under test and the health probe — and the guarantee that none
+ * outlives the benchmark: every child is registered, and exit, SIGINT/SIGTERM/SIGHUP, an uncaught error or the
+ * benchmark's watchdog kill the registered ones that still run (SIGKILL, by pid).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cliEntry, repoRoot } from '@memorize/testing';
+
+const children = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Installs the handlers once; `watchdogMs` ends the whole run (children killed, exit 1) if it takes longer. */
+export function guardChildren(watchdogMs: number): void {
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench:host: ${signal}, stopping\n`);
+      killAll();
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`bench:host: ${error.stack ?? String(error)}\n`);
+    killAll();
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    process.stderr.write(`bench:host: unhandled rejection: ${(error as Error)?.stack ?? String(error)}\n`);
+    killAll();
+    process.exit(1);
+  });
+  setTimeout(() => {
+    process.stderr.write(`bench:host: watchdog: the run took longer than ${watchdogMs / 1000} s, stopping\n`);
+    killAll();
+    process.exit(1);
+  }, watchdogMs).unref();
+}
+
+export interface HostProcess {
+  address: string;
+  pid: number;
+  child: ChildProcess;
+  logs: string[];
+  /** How the queue depth was passed ("--queue-depth 256 + env", or "env only" when the flag was refused). */
+  queueDepthVia: string;
+  /** The queue depth the host logged it uses (its "engine" line), if it logged one. */
+  reportedQueueDepth: number | undefined;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+function startOnce(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Omit<HostProcess, 'queueDepthVia' | 'reportedQueueDepth'>> {
+  const child = track(
+    spawn(process.execPath, [cliEntry, 'serve', 'model-host', '--port', '0', '--host', '127.0.0.1', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', MEMORIZE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async (graceMs = 15_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`model-host did not start within ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
+    }, timeoutMs);
+    let buffered = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        // Keep the log bounded: one line per RPC adds up over a run.
+        if (logs.length > 5_000) logs.splice(100, logs.length - 4_000);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; address?: string };
+          if (entry.msg === 'listening' && entry.address) {
+            clearTimeout(timer);
+            resolve({ address: entry.address, pid: child.pid!, child, logs, stop });
+          }
+        } catch {
+          // not a JSON line
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`model-host exited (${code ?? signal}) before listening:\n${logs.slice(-20).join('\n')}`));
+    });
+  });
+}
+
+function loggedQueueDepth(logs: readonly string[]): number | undefined {
+  for (const line of logs) {
+    try {
+      const entry = JSON.parse(line) as { queueDepth?: unknown };
+      if (typeof entry.queueDepth === 'number') return entry.queueDepth;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts `memorize serve model-host` on a free port with `--queue-depth` and MEMORIZE_MODEL_HOST_QUEUE_DEPTH; a
+ * build that refuses the flag is started again with the environment variable only (which it may ignore).
+ */
+export async function startModelHost(queueDepth: number, env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<HostProcess> {
+  const depthEnv = { ...env, MEMORIZE_MODEL_HOST_QUEUE_DEPTH: String(queueDepth) };
+  let started: Omit<HostProcess, 'queueDepthVia' | 'reportedQueueDepth'>;
+  let via = `--queue-depth ${queueDepth} (and MEMORIZE_MODEL_HOST_QUEUE_DEPTH)`;
+  try {
+    started = await startOnce(['--queue-depth', String(queueDepth)], depthEnv, timeoutMs);
+  } catch (error) {
+    if (!/queue-depth|unknown option/i.test((error as Error).message)) throw error;
+    process.stderr.write('bench:host: this model-host refuses --queue-depth; starting it with MEMORIZE_MODEL_HOST_QUEUE_DEPTH only\n');
+    started = await startOnce([], depthEnv, timeoutMs);
+    via = `MEMORIZE_MODEL_HOST_QUEUE_DEPTH=${queueDepth} only (no --queue-depth flag)`;
+  }
+  return { ...started, queueDepthVia: via, reportedQueueDepth: loggedQueueDepth(started.logs) };
+}
+
+export interface HealthSample {
+  /** Epoch ms the check started. */
+  at: number;
+  /** Latency, ms; null when it did not answer SERVING (error, timeout, other status). */
+  ms: number | null;
+}
+
+export interface HealthProbe {
+  /** Stops the probe and returns every check it made. */
+  stop(): Promise<HealthSample[]>;
+}
+
+const probeScript = fileURLToPath(new URL('./health-probe.ts', import.meta.url));
+
+/**
+ * grpc.health.v1 Check every `intervalMs` from a separate process over one channel of its own (so this process's
+ * event loop, busy decoding Score answers, is not in the measurement). Resolves once the probe has answers.
+ */
+export async function startHealthProbe(address: string, intervalMs: number, timeoutMs = 60_000): Promise<HealthProbe> {
+  const probe = track(
+    spawn(process.execPath, ['--import', 'tsx', probeScript, address, String(intervalMs)], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
+  let out = '';
+  const exited = new Promise<void>((resolve) => probe.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      probe.kill('SIGKILL');
+      reject(new Error(`health probe not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    probe.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    probe.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`health probe exited (${code}) before it was ready`));
+    });
+  });
+  return {
+    async stop() {
+      probe.stdin!.end();
+      const timer = setTimeout(() => probe.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      const at = out.indexOf('samples ');
+      if (at < 0) throw new Error('health probe ended without its samples');
+      return (JSON.parse(out.slice(at + 'samples '.length)) as Array<[number, number | null]>).map(([t, ms]) => ({ at: t, ms }));
+    },
+  };
+}
