@@ -48,8 +48,33 @@ export interface ScoreResult {
   tokenLogprobs: number[];
 }
 
+/**
+ * How many rows the next batch takes: at most `batchSize`, and (with `sliceTokens`) no more than fit `sliceTokens`
+ * padded tokens at `paddedLength` each — at least one. A scheduler bounds a slice's duration this way; results do
+ * not depend on the batching.
+ */
+function rowsInSlice(left: number, paddedLength: number, batchSize: number, sliceTokens: number | undefined): number {
+  const byTokens = sliceTokens ? Math.max(1, Math.floor(sliceTokens / Math.max(1, paddedLength))) : batchSize;
+  return Math.min(left, batchSize, byTokens);
+}
+
+/** The rows from `start` that make one batch (see rowsInSlice), padded to the longest of them. */
+function batchWithin(rows: readonly { ids: readonly number[] }[], start: number, batchSize: number, sliceTokens: number | undefined): number {
+  let size = 0;
+  let longest = 0;
+  while (start + size < rows.length && size < batchSize) {
+    const next = Math.max(longest, rows[start + size].ids.length);
+    if (size > 0 && sliceTokens && (size + 1) * next > sliceTokens) break;
+    longest = next;
+    size++;
+  }
+  return size;
+}
+
 /** One batch of rows is one slice: `signal` is checked and `nextSlice` awaited between batches. */
 export interface ScoreOptions extends SliceOptions {
+  /** Padded tokens a batch may hold (fewer rows when they are long; at least one row): bounds a slice's time. */
+  sliceTokens?: number;
   /** Rows per forward pass (default 8). */
   batchSize?: number;
   hooks?: ReadonlyMap<number, LayerHook>;
@@ -95,9 +120,12 @@ export async function scoreContinuations(
   // Longest first, so each batch pads little (results do not depend on the grouping).
   const prepared = requests.map((r, i) => prepare(r, i, model.config.maxSeqLen)).sort((a, b) => b.input.length - a.input.length);
   const results: ScoreResult[] = new Array(requests.length);
-  for (let s = 0; s < prepared.length; s += batchSize) {
+  for (let s = 0; s < prepared.length;) {
     if (s > 0) await betweenSlices(options);
-    const batch = prepared.slice(s, s + batchSize);
+    // Rows are longest first, so the first row's length is the batch's padded length.
+    const size = rowsInSlice(prepared.length - s, prepared[s].input.length, batchSize, options.sliceTokens);
+    const batch = prepared.slice(s, s + size);
+    s += size;
     const t = batch[0].input.length;
     const tokens = batch.map((p) => [...p.input, ...new Array(t - p.input.length).fill(pad)]);
     const mask = batch.map((p) => p.input.map(() => 1).concat(new Array(t - p.input.length).fill(0)));
@@ -195,6 +223,8 @@ export interface LossRow {
 export interface DocumentLossesOptions extends SliceOptions {
   /** Rows per forward pass (default 8); one batch is one slice. */
   batchSize?: number;
+  /** Padded tokens a batch may hold (fewer rows when they are long; at least one row): bounds a slice's time. */
+  sliceTokens?: number;
   hooks?: ReadonlyMap<number, LayerHook>;
 }
 
@@ -233,9 +263,11 @@ export async function documentLosses(
   options.signal?.throwIfAborted();
   const rowLoss: number[] = [];
   const rowTokens: number[] = [];
-  for (let s = 0; s < rows.length; s += batchSize) {
+  for (let s = 0; s < rows.length;) {
     if (s > 0) await betweenSlices(options);
-    const batch = rows.slice(s, s + batchSize);
+    const size = batchWithin(rows, s, batchSize, options.sliceTokens);
+    const batch = rows.slice(s, s + size);
+    s += size;
     const padded = padTokenRows(batch);
     const result = documentLoss(model, padded.tokens, {
       attentionMask: padded.attentionMask,

@@ -45,6 +45,16 @@ async function countingForwards<T>(work: () => Promise<T>): Promise<{ forwards: 
   }
 }
 
+test('scoreContinuations with a token budget per slice: smaller batches, the same scores', async () => {
+  const whole = await scoreContinuations(model, requests, { batchSize: 8 });
+  const { forwards, result } = await countingForwards(() => scoreContinuations(model, requests, { batchSize: 8, sliceTokens: 32 }));
+  const sliced = (result as PromiseFulfilledResult<Awaited<ReturnType<typeof scoreContinuations>>>).value;
+  // Inputs are 15 tokens: 2 rows fit 32 padded tokens, so 24 rows take 12 forwards instead of 3.
+  assert.equal(forwards, 12);
+  // The invariance the batched scorer promises (1e-4: BLAS may block a product differently for other row counts).
+  sliced.forEach((r, i) => assert.ok(Math.abs(r.logprob - whole[i].logprob) < 1e-4, `row ${i}: ${r.logprob} vs ${whole[i].logprob}`));
+});
+
 test('scoreContinuations aborted at the 2nd pause: rejects with the reason after 2 batches, no tensor leaked', async () => {
   const before = tf.memory().numTensors;
   const { options, pauses, reason } = abortAt(2);
@@ -110,6 +120,11 @@ test('documentLosses: equal to documentLoss batch by batch, independent of the b
     const weighted = reference.reduce((a, l, i) => a + l * got.rowTokens[i], 0) / got.tokens;
     assert.ok(Math.abs(got.loss - weighted) < 1e-5);
   }
+  // A token budget per slice cuts batches (more forwards), never the results.
+  const budgeted = await countingForwards(() => documentLosses(model, lossRows, { batchSize: 8, sliceTokens: 40 }));
+  const got = (budgeted.result as PromiseFulfilledResult<Awaited<ReturnType<typeof documentLosses>>>).value;
+  got.rowLoss.forEach((l, i) => assert.ok(Math.abs(l - reference[i]) < 1e-5, `sliceTokens row ${i}`));
+  assert.ok(budgeted.forwards > 3, `${budgeted.forwards} forwards of at most 40 padded tokens`);
   const before = tf.memory().numTensors;
   const { options, reason } = abortAt(1);
   const { forwards, result } = await countingForwards(() => documentLosses(model, lossRows, { batchSize: 8, ...options }));

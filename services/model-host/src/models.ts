@@ -291,7 +291,8 @@ export class ModelRegistry {
       maxLength: c.maxSeqLen,
       fingerprint: held.model.fingerprint,
       parameters: BigInt(held.model.parameterCount),
-      backend: this.backend.tfBackend,
+      // tfjs's name, or ours where it says more (wasm-blas runs on tfjs's wasm backend).
+      backend: this.backend.name === 'wasm-blas' ? 'wasm-blas' : this.backend.tfBackend,
       bosId: held.tokenizer.bosId,
       eosId: held.tokenizer.eosId,
       queuedCalls,

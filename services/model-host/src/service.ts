@@ -12,6 +12,13 @@ const validate = validators.modelHost;
 
 class StopGeneration extends Error {}
 
+/**
+ * Padded tokens one slice of Score or DocumentLoss holds (fewer rows per forward when rows are long; the requested
+ * batch_size still caps it). It bounds how long health checks and other clients wait behind one slice; scores do
+ * not depend on the batching.
+ */
+export const SLICE_TOKENS = 512;
+
 /** The `client` metadata key a caller may set to be scheduled as one client across its channels. */
 export const CLIENT_METADATA_KEY = 'client';
 
@@ -104,6 +111,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
             request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
             {
               batchSize: request.batchSize || 8,
+              sliceTokens: SLICE_TOKENS,
               hooks: binding.hooks,
               docIds: request.items.map((i) => docId(i.documentIndex)),
               signal: j.signal,
@@ -172,7 +180,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
           documentLosses(
             held.model,
             request.rows.map((r) => ({ ids: r.ids, docId: docId(r.documentIndex) })),
-            { batchSize: request.batchSize || 8, hooks: binding.hooks, signal: j.signal, nextSlice: j.nextSlice },
+            { batchSize: request.batchSize || 8, sliceTokens: SLICE_TOKENS, hooks: binding.hooks, signal: j.signal, nextSlice: j.nextSlice },
           ),
         reading(binding),
       );
