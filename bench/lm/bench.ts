@@ -116,8 +116,9 @@ async function child(): Promise<void> {
     tf.dispose([w1, b1, w2, b2]);
     process.stderr.write(`${choice.name} ${name}: ${JSON.stringify(r)} (tensors alive ${tf.memory().numTensors})\n`);
   }
+  const flops = Object.fromEntries(models.map(([name, m]) => [name, flopsPerToken(m.config)]));
   process.stdout.write(
-    `${JSON.stringify({ backend: choice.name, results, parallel: Object.keys(parallelResults).length ? { backend: `${choice.name} x${workers}`, results: parallelResults } : undefined })}\n`,
+    `${JSON.stringify({ backend: choice.name, flops, results, parallel: Object.keys(parallelResults).length ? { backend: `${choice.name} x${workers}`, results: parallelResults } : undefined })}\n`,
   );
 }
 
@@ -139,9 +140,72 @@ function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
 
+/**
+ * Model FLOPs per token of each workload (causal attention counted at its useful half): forward = 2 x the matmul
+ * weights + attention; forward_backward ~ 2 x forward (the base is frozen: gradients flow to activations only);
+ * generate = one position against a cache of ~GEN/2.
+ */
+function flopsPerToken(c: {
+  dim: number;
+  nLayers: number;
+  nKvHeads: number;
+  headDim: number;
+  hiddenDim: number;
+  vocabSize: number;
+}): Record<Workload, number> {
+  const kv = c.nKvHeads * c.headDim;
+  const linear = c.nLayers * (c.dim * (c.dim + 2 * kv) + c.dim * c.dim + 3 * c.dim * c.hiddenDim) + c.dim * c.vocabSize;
+  const attention = (length: number): number => c.nLayers * 4 * c.dim * length;
+  const forward = 2 * linear + attention(SEQ / 2);
+  return { forward, forward_backward: 2 * forward, generate: 2 * linear + attention(GEN / 2) };
+}
+
+/** One line of machine facts: CPU model, cores, SIMD flags, BLAS. */
+async function machineFacts(): Promise<{ line: string; blas: string }> {
+  const { cpus } = await import('node:os');
+  const { readFileSync } = await import('node:fs');
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU';
+  const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(' ') ?? [];
+  const simd = ['avx512f', 'avx2', 'fma', 'sse4_2'].filter((f) => flags.includes(f)).join('+') || 'none';
+  let blas: string;
+  try {
+    const { loadBlas } = await import('@memorize/tensor');
+    const addon = loadBlas();
+    blas = `${addon.config().trim()}, ${addon.threads()} threads${process.env.OPENBLAS_CORETYPE ? ` (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE})` : ''}`;
+  } catch (error) {
+    blas = `none (${(error as Error).message})`;
+  }
+  return { line: `${model}, ${cpus().length} cores, ${simd}, BLAS ${blas}`, blas };
+}
+
+/** The machine's matmul peak: a 512 x 512 sgemm through the BLAS addon (all its threads), GFLOP/s. */
+async function matmulPeak(): Promise<number | undefined> {
+  try {
+    const { loadBlas } = await import('@memorize/tensor');
+    const addon = loadBlas();
+    const n = 512;
+    const heap = new Float32Array(3 * n * n).map((_, i) => Math.sin(i));
+    const once = (): void => addon.sgemmBatched(heap, 1, 0, 0, n, n, n, 0, 0, n * n, 0, 2 * n * n, -1);
+    for (let i = 0; i < 5; i++) once();
+    let calls = 0;
+    const start = performance.now();
+    while (performance.now() - start < 1000) {
+      once();
+      calls++;
+    }
+    return (calls * 2 * n ** 3) / ((performance.now() - start) / 1000) / 1e9;
+  } catch {
+    return undefined;
+  }
+}
+
 async function parent(): Promise<void> {
+  const facts = await machineFacts();
+  const peak = await matmulPeak();
   const backends = (process.env.BENCH_BACKENDS ?? 'gpu,node,wasm-blas,wasm').split(',');
   const rows: { backend: string; results: Results }[] = [];
+  let flops: Record<string, Record<Workload, number>> = {};
   for (const backend of backends) {
     process.stderr.write(`== ${backend}\n`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
@@ -151,10 +215,16 @@ async function parent(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 24,
     });
-    const parsed = lastJson<{ backend: string; results: Results; parallel?: { backend: string; results: Results } }>(r.stdout);
+    const parsed = lastJson<{
+      backend: string;
+      flops: Record<string, Record<Workload, number>>;
+      results: Results;
+      parallel?: { backend: string; results: Results };
+    }>(r.stdout);
     if (r.status === 0 && parsed) {
       rows.push(parsed);
       if (parsed.parallel) rows.push(parsed.parallel);
+      flops = parsed.flops;
     } else process.stderr.write(`   ${backend}: not available\n`);
   }
   let torch: { torch: string; results: Record<string, Record<Workload, { tokens_per_s: number; threads: number }>> } | undefined;
@@ -173,19 +243,33 @@ async function parent(): Promise<void> {
     process.stderr.write('PyTorch not found (/usr/bin/python3 -c "import torch"): no peer column\n');
   }
 
-  const header = ['model', 'workload', 'backend', 'tokens/s', ...(torch ? [`pytorch ${torch.torch}`, 'ratio'] : [])];
+  const header = ['model', 'workload', 'backend', 'tokens/s', 'GFLOP/s', 'of peak', ...(torch ? [`pytorch ${torch.torch}`, 'ratio'] : [])];
   const table: string[][] = [];
+  const json: Array<Record<string, unknown>> = [];
   for (const row of rows) {
     for (const [model, res] of Object.entries(row.results)) {
       for (const w of WORKLOADS) {
         const ours = res[w];
         if (ours === undefined) continue;
         const peer = torch?.results[model]?.[w];
+        const gflops = flops[model] ? (ours * flops[model][w]) / 1e9 : undefined;
+        json.push({
+          model,
+          workload: w,
+          backend: row.backend,
+          tokensPerSecond: ours,
+          gflops,
+          ofPeak: gflops !== undefined && peak ? gflops / peak : undefined,
+          pytorchTokensPerSecond: peer?.tokens_per_s,
+          ratio: peer ? ours / peer.tokens_per_s : undefined,
+        });
         table.push([
           model,
           w,
           row.backend,
           fmt(ours),
+          gflops !== undefined ? gflops.toFixed(1) : '-',
+          gflops !== undefined && peak ? `${((100 * gflops) / peak).toFixed(1)}%` : '-',
           ...(torch
             ? [peer ? `${fmt(peer.tokens_per_s)} (${peer.threads}t)` : '-', peer && ours ? `${(ours / peer.tokens_per_s).toFixed(2)}x` : '-']
             : []),
@@ -195,10 +279,13 @@ async function parent(): Promise<void> {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(`machine: ${facts.line}`);
+  console.log(`matmul peak (512x512 sgemm, BLAS addon): ${peak ? `${peak.toFixed(1)} GFLOP/s` : 'not measured (no BLAS addon)'}`);
   console.log(`batch ${BATCH} x seq ${SEQ} (forward, forward_backward), ${GEN}-token greedy KV-cache generation (batch 1)`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of table) console.log(line(r));
+  console.log(JSON.stringify({ bench: 'lm', machine: facts.line, matmulPeakGflops: peak, batch: BATCH, seq: SEQ, generateTokens: GEN, rows: json }));
 }
 
 if (process.env.BENCH_LM_CHILD) await child();
