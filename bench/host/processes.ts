@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cliEntry, repoRoot } from '@memorize/testing';
+import { repoRoot, startServiceProcess } from '@memorize/testing';
 
 const children = new Set<ChildProcess>();
 
@@ -51,62 +51,12 @@ export interface HostProcess {
   pid: number;
   child: ChildProcess;
   logs: string[];
-  /** How the queue depth was passed ("--queue-depth 256 + env", or "env only" when the flag was refused). */
+  /** How the queue depth was passed. */
   queueDepthVia: string;
   /** The queue depth the host logged it uses (its "engine" line), if it logged one. */
   reportedQueueDepth: number | undefined;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   stop(graceMs?: number): Promise<number | null>;
-}
-
-function startOnce(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Omit<HostProcess, 'queueDepthVia' | 'reportedQueueDepth'>> {
-  const child = track(
-    spawn(process.execPath, [cliEntry, 'serve', 'model-host', '--port', '0', '--host', '127.0.0.1', ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', MEMORIZE_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    }),
-  );
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const stop = async (graceMs = 15_000): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`model-host did not start within ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
-    }, timeoutMs);
-    let buffered = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        logs.push(line);
-        // Keep the log bounded: one line per RPC adds up over a run.
-        if (logs.length > 5_000) logs.splice(100, logs.length - 4_000);
-        try {
-          const entry = JSON.parse(line) as { msg?: string; address?: string };
-          if (entry.msg === 'listening' && entry.address) {
-            clearTimeout(timer);
-            resolve({ address: entry.address, pid: child.pid!, child, logs, stop });
-          }
-        } catch {
-          // not a JSON line
-        }
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`model-host exited (${code ?? signal}) before listening:\n${logs.slice(-20).join('\n')}`));
-    });
-  });
 }
 
 function loggedQueueDepth(logs: readonly string[]): number | undefined {
@@ -121,23 +71,24 @@ function loggedQueueDepth(logs: readonly string[]): number | undefined {
   return undefined;
 }
 
-/**
- * Starts `memorize serve model-host` on a free port with `--queue-depth` and MEMORIZE_MODEL_HOST_QUEUE_DEPTH; a
- * build that refuses the flag is started again with the environment variable only (which it may ignore).
- */
+/** Starts `memorize serve model-host` on a free port with `--queue-depth` (@memorize/testing's startServiceProcess). */
 export async function startModelHost(queueDepth: number, env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<HostProcess> {
-  const depthEnv = { ...env, MEMORIZE_MODEL_HOST_QUEUE_DEPTH: String(queueDepth) };
-  let started: Omit<HostProcess, 'queueDepthVia' | 'reportedQueueDepth'>;
-  let via = `--queue-depth ${queueDepth} (and MEMORIZE_MODEL_HOST_QUEUE_DEPTH)`;
-  try {
-    started = await startOnce(['--queue-depth', String(queueDepth)], depthEnv, timeoutMs);
-  } catch (error) {
-    if (!/queue-depth|unknown option/i.test((error as Error).message)) throw error;
-    process.stderr.write('bench:host: this model-host refuses --queue-depth; starting it with MEMORIZE_MODEL_HOST_QUEUE_DEPTH only\n');
-    started = await startOnce([], depthEnv, timeoutMs);
-    via = `MEMORIZE_MODEL_HOST_QUEUE_DEPTH=${queueDepth} only (no --queue-depth flag)`;
-  }
-  return { ...started, queueDepthVia: via, reportedQueueDepth: loggedQueueDepth(started.logs) };
+  const host = await startServiceProcess('model-host', { MEMORIZE_LOG_LEVEL: 'info', ...env }, timeoutMs, [
+    '--host',
+    '127.0.0.1',
+    '--queue-depth',
+    String(queueDepth),
+  ]);
+  track(host.child);
+  return {
+    address: host.address,
+    pid: host.child.pid!,
+    child: host.child,
+    logs: host.logs,
+    queueDepthVia: `--queue-depth ${queueDepth}`,
+    reportedQueueDepth: loggedQueueDepth(host.logs),
+    stop: (graceMs = 15_000) => host.stop(graceMs),
+  };
 }
 
 export interface HealthSample {

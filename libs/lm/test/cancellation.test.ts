@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { documentLoss, documentLosses, generate, loadModel, loadModelInSlices, scoreContinuations, type TransformerModel } from '@memorize/lm';
-import { tf, type SliceOptions } from '@memorize/tensor';
-import { backend, storiesBin, storiesHf, tokenRows } from '@memorize/testing';
+import { tf } from '@memorize/tensor';
+import { abortAtPause, backend, storiesBin, storiesHf, tokenRows } from '@memorize/testing';
 
 /** Cancellation between slices (issue 10): a call aborted at slice k stops there, with the reason, leaking no tensor. */
 
@@ -10,24 +10,6 @@ await backend();
 const model: TransformerModel = loadModel(storiesBin);
 const rows = tokenRows(24, 20, model.config.vocabSize, 5).map((r) => [model.config.bosId, ...r]);
 const requests = rows.map((r) => ({ context: r.slice(0, 12), continuation: r.slice(12, 16) }));
-
-/** Slice options that abort when the `k`-th pause between slices is reached, counting the pauses. */
-function abortAt(k: number): { options: SliceOptions; pauses: () => number; reason: Error } {
-  const controller = new AbortController();
-  const reason = new Error(`stopped at pause ${k}`);
-  let pauses = 0;
-  return {
-    reason,
-    pauses: () => pauses,
-    options: {
-      signal: controller.signal,
-      nextSlice: async () => {
-        pauses++;
-        if (pauses === k) controller.abort(reason);
-      },
-    },
-  };
-}
 
 /** Counts forward passes of `model` while `work` runs. */
 async function countingForwards<T>(work: () => Promise<T>): Promise<{ forwards: number; result: PromiseSettledResult<T> }> {
@@ -57,7 +39,7 @@ test('scoreContinuations with a token budget per slice: smaller batches, the sam
 
 test('scoreContinuations aborted at the 2nd pause: rejects with the reason after 2 batches, no tensor leaked', async () => {
   const before = tf.memory().numTensors;
-  const { options, pauses, reason } = abortAt(2);
+  const { options, pauses, reason } = abortAtPause(2);
   const { forwards, result } = await countingForwards(() => scoreContinuations(model, requests, { batchSize: 4, ...options }));
   assert.equal(result.status, 'rejected');
   assert.equal((result as PromiseRejectedResult).reason, reason);
@@ -91,7 +73,7 @@ test('an already-aborted signal stops every call before its first forward', asyn
 
 test('generate aborted at the 3rd pause: 3 tokens out, the KV cache freed', async () => {
   const before = tf.memory().numTensors;
-  const { options, reason } = abortAt(3);
+  const { options, reason } = abortAtPause(3);
   const tokens: number[] = [];
   const { forwards, result } = await countingForwards(() =>
     generate(model, [model.config.bosId], { maxNewTokens: 50, stopTokens: [], onToken: (id) => void tokens.push(id), ...options }),
@@ -126,7 +108,7 @@ test('documentLosses: equal to documentLoss batch by batch, independent of the b
   got.rowLoss.forEach((l, i) => assert.ok(Math.abs(l - reference[i]) < 1e-5, `sliceTokens row ${i}`));
   assert.ok(budgeted.forwards > 3, `${budgeted.forwards} forwards of at most 40 padded tokens`);
   const before = tf.memory().numTensors;
-  const { options, reason } = abortAt(1);
+  const { options, reason } = abortAtPause(1);
   const { forwards, result } = await countingForwards(() => documentLosses(model, lossRows, { batchSize: 8, ...options }));
   assert.equal((result as PromiseRejectedResult).reason, reason);
   assert.equal(forwards, 1);
@@ -143,7 +125,7 @@ test('loadModelInSlices: one block per slice, the same model as loadModel; abort
     sliced.dispose();
     whole.dispose();
     const before = tf.memory().numTensors;
-    const { options, reason } = abortAt(3);
+    const { options, reason } = abortAtPause(3);
     await assert.rejects(loadModelInSlices(path, options), (e) => e === reason);
     assert.equal(tf.memory().numTensors, before, `${path}: no tensor of the stopped load is left`);
   }

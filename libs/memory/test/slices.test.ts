@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, type TransformerModel } from '@memorize/lm';
 import { createMemoryFor, sampleAnchorRows, TrainingRun, type TrainingRow } from '@memorize/memory';
-import { tf, type SliceOptions } from '@memorize/tensor';
-import { backend, storiesBin, tokenRows } from '@memorize/testing';
+import { tf } from '@memorize/tensor';
+import { abortAtPause, backend, storiesBin, tokenRows } from '@memorize/testing';
 
 /** Slices in libs/memory (issue 10): anchor sampling one token per slice, a training run one step per slice, cancellable. */
 
@@ -28,23 +28,6 @@ async function countingForwards<T>(work: (forwards: () => number) => Promise<T>)
   }
 }
 
-/** Slice options that abort at the `k`-th pause, counting pauses. */
-function abortAt(k: number): { options: SliceOptions; pauses: () => number; reason: Error } {
-  const controller = new AbortController();
-  const reason = new Error(`stopped at pause ${k}`);
-  let pauses = 0;
-  return {
-    reason,
-    pauses: () => pauses,
-    options: {
-      signal: controller.signal,
-      nextSlice: async () => {
-        if (++pauses === k) controller.abort(reason);
-      },
-    },
-  };
-}
-
 test('sampleAnchorRows: slices change nothing; aborted at pause k it rejects with the reason having run the forwards of k slices, no tensor leaked', async () => {
   const plain = await sampleAnchorRows(model, anchorOptions);
   // The forwards done when each pause is reached (a reference run that never aborts).
@@ -57,7 +40,7 @@ test('sampleAnchorRows: slices change nothing; aborted at pause k it rejects wit
   // Within the first sample, at the pause between two samples, and the last pause.
   for (const k of [2, anchorOptions.tokens, atPause.length]) {
     const before = tf.memory().numTensors;
-    const { options, pauses, reason } = abortAt(k);
+    const { options, pauses, reason } = abortAtPause(k);
     const run = await countingForwards(() => sampleAnchorRows(model, anchorOptions, options));
     assert.equal(run.result.status, 'rejected', `k ${k}`);
     assert.equal((run.result as PromiseRejectedResult).reason, reason);
@@ -87,7 +70,7 @@ test('TrainingRun: one step per slice; nextSlice aborting at pause k leaves k st
     { kind: 'dlp', layer: 2, entries: 16, seed: 5 },
     rows.map((r) => ({ tokens: r.ids })),
   );
-  const { options, pauses } = abortAt(2);
+  const { options, pauses } = abortAtPause(2);
   const run = new TrainingRun(model, memory, rows, { schedule, ...options });
   const before = tf.memory().numTensors;
   const taken = await run.run();
@@ -114,7 +97,7 @@ test('TrainingRun: one step per slice; nextSlice aborting at pause k leaves k st
 test('TrainingRun.create with the anchor term: sampling stops at the aborted pause with the reason, nothing leaked', async () => {
   const memory = createMemoryFor(model, { kind: 'memory', layer: 1, entries: 8, seed: 2 });
   const before = tf.memory().numTensors;
-  const { options, reason } = abortAt(3);
+  const { options, reason } = abortAtPause(3);
   const schedule = { steps: 2, batchSize: 4, anchor: { weight: 1, samples: 3, tokens: 5 } };
   await assert.rejects(TrainingRun.create(model, memory, rows, { schedule, ...options }), (e) => e === reason);
   assert.equal(tf.memory().numTensors, before);

@@ -7,3 +7,4 @@ export { collect } from './streams.js';
 export { freePort, runCli, startServiceProcess, type ServiceProcess } from './processes.js';
 export { python3, pythonReflect, runPython, testingPython, type Reflected } from './python.js';
 export { healthDuring, type HealthDuring } from './health-during.js';
+export { abortAtPause } from './slices.js';

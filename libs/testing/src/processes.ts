@@ -8,13 +8,24 @@ export interface ServiceProcess {
   address: string;
   child: ChildProcess;
   logs: string[];
-  /** SIGTERM and wait for the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM and wait for the exit code; with `graceMs`, SIGKILL if it has not exited by then. */
+  stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Starts `memorize serve <name> --port 0` and waits for its "listening" log line (JSON on stderr). */
-export function startServiceProcess(name: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', '0'], {
+/** Log lines kept per process: one line per RPC adds up over a long run (the oldest are dropped past it). */
+const MAX_LOG_LINES = 5_000;
+
+/**
+ * Starts `memorize serve <name> --port 0 [...args]` and waits for its "listening" log line (JSON on stderr).
+ * `args` are further flags (e.g. `--queue-depth 8`).
+ */
+export function startServiceProcess(
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+  args: readonly string[] = [],
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', '0', ...args], {
     cwd: repoRoot,
     env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,6 +44,7 @@ export function startServiceProcess(name: string, env: NodeJS.ProcessEnv = {}, t
       buffered = lines.pop()!;
       for (const line of lines) {
         logs.push(line);
+        if (logs.length > MAX_LOG_LINES) logs.splice(100, logs.length - MAX_LOG_LINES + 1_000);
         try {
           const entry = JSON.parse(line) as { msg?: string; address?: string };
           if (entry.msg === 'listening' && entry.address) {
@@ -42,9 +54,13 @@ export function startServiceProcess(name: string, env: NodeJS.ProcessEnv = {}, t
               address: entry.address,
               child,
               logs,
-              stop: async () => {
-                if (child.exitCode === null) child.kill('SIGTERM');
-                return exited;
+              stop: async (graceMs?: number) => {
+                if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+                child.kill('SIGTERM');
+                const timer = graceMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), graceMs);
+                const code = await exited;
+                clearTimeout(timer);
+                return code;
               },
             });
           }
