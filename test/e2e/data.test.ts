@@ -57,8 +57,13 @@ test('LoadCorpus on the shared FEVER slice gives the SOURCES.md counts; the seco
 });
 
 test('documents are listed page by page and fetched by index or page id', async () => {
-  const first = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: '' }, 5_000);
-  const second = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: first.nextPageToken }, 5_000);
+  const first = await callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 200, pageToken: '', includeIds: false }, 5_000);
+  const second = await callUnary(
+    client,
+    client.listDocuments,
+    { corpusId: corpus.corpusId, pageSize: 200, pageToken: first.nextPageToken, includeIds: false },
+    5_000,
+  );
   assert.equal(first.documents.length + second.documents.length, 300);
   assert.equal(second.nextPageToken, '');
   assert.deepEqual(
@@ -186,7 +191,7 @@ test('bad input is refused with the field named; nothing breaks', async () => {
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /^shots/.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 10, pageToken: 'x' }, 5_000),
+    callUnary(client, client.listDocuments, { corpusId: corpus.corpusId, pageSize: 10, pageToken: 'x', includeIds: false }, 5_000),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /page_token/.test(e.details),
   );
   const untokenized = await callUnary(client, client.loadCorpus, { ...request, tokenizerPath: '', topN: 50 }, 30_000);

@@ -23,7 +23,7 @@ before(async () => {
   const loaded = await callUnary(
     client,
     client.loadModel,
-    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' },
+    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories', skipOptimizer: false },
     60_000,
   );
   modelId = loaded.model!.modelId;
@@ -45,7 +45,7 @@ test('LoadModel reports the architecture; loading again is idempotent; the HF fo
   const again = await callUnary(
     client,
     client.loadModel,
-    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories' },
+    { path: `${stories}stories260K.bin`, tokenizerPath: `${stories}tok512.bin`, modelId: 'stories', skipOptimizer: false },
     60_000,
   );
   assert.equal(again.alreadyLoaded, true);
@@ -186,11 +186,16 @@ test('bad input gets INVALID_ARGUMENT or NOT_FOUND naming the field, and the ser
       e.metadata.get('memorize-field')[0] === 'items[0].context',
   );
   await assert.rejects(
-    callUnary(client, client.loadModel, { path: 'models/no/such/model.bin', tokenizerPath: '', modelId: '' }, 10_000),
+    callUnary(client, client.loadModel, { path: 'models/no/such/model.bin', tokenizerPath: '', modelId: '', skipOptimizer: false }, 10_000),
     (e: ServiceError) => e.code === status.NOT_FOUND && /^path: /.test(e.details),
   );
   await assert.rejects(
-    callUnary(client, client.loadModel, { path: `${stories}golden-public.json`, tokenizerPath: `${stories}tok512.bin`, modelId: 'bad' }, 10_000),
+    callUnary(
+      client,
+      client.loadModel,
+      { path: `${stories}golden-public.json`, tokenizerPath: `${stories}tok512.bin`, modelId: 'bad', skipOptimizer: false },
+      10_000,
+    ),
     (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
   );
   await assert.rejects(

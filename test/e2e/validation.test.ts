@@ -188,7 +188,12 @@ test('64-bit fields: a seed of 2^64-1 is taken modulo 2^32 and a claim id of 2^5
   assert.match(negative.call?.details ?? '', /claim_id must be an integer in 0\.\.2\^63-1, got -1/);
 
   // ModelHost: Generate and CreateMemory take 2^64-1 as 2^32-1.
-  await callUnary(client, client.loadModel, { path: 'stories260K.bin', tokenizerPath: 'tok512.bin', modelId: 'stories' }, 60_000);
+  await callUnary(
+    client,
+    client.loadModel,
+    { path: 'stories260K.bin', tokenizerPath: 'tok512.bin', modelId: 'stories', skipOptimizer: false },
+    60_000,
+  );
   const sample = async (seed: bigint): Promise<number[]> => {
     const msgs = await collect(
       callStream(

@@ -192,7 +192,12 @@ export const dataRequests = {
   listCorpora: (): z.ZodType => message<data.ListCorporaRequest>({}),
   getCorpus: (): z.ZodType => message<data.GetCorpusRequest>({ corpusId: name }),
   listDocuments: (ctx: Ctx): z.ZodType =>
-    message<data.ListDocumentsRequest>({ corpusId: name, pageSize: intOrDefault(1, MAX_PAGE_SIZE, 100), pageToken: pageToken(ctx) }),
+    message<data.ListDocumentsRequest>({
+      corpusId: name,
+      pageSize: intOrDefault(1, MAX_PAGE_SIZE, 100),
+      pageToken: pageToken(ctx),
+      includeIds: bool,
+    }),
   getDocument: (): z.ZodType => message<data.GetDocumentRequest>({ corpusId: name, index: int(0, INT32_MAX), pageId: text(MAX_LABEL_LENGTH) }),
   streamClaims: (): z.ZodType => message<data.StreamClaimsRequest>({ corpusId: name, split: enumOf(data.ClaimSplit) }),
   streamEvaluationItems: (): z.ZodType =>
@@ -231,7 +236,7 @@ const rows = <T extends z.ZodType>(row: T, min: number): z.ZodArray<T> =>
     .max(MAX_ROWS_PER_REQUEST);
 
 export const modelHostRequests = {
-  loadModel: (): z.ZodType => message<modelHost.LoadModelRequest>({ path, tokenizerPath: optionalPath, modelId: optionalName }),
+  loadModel: (): z.ZodType => message<modelHost.LoadModelRequest>({ path, tokenizerPath: optionalPath, modelId: optionalName, skipOptimizer: bool }),
   listModels: (): z.ZodType => message<modelHost.ListModelsRequest>({}),
   getModelInfo: (): z.ZodType => message<modelHost.GetModelInfoRequest>({ modelId: name }),
   unloadModel: (): z.ZodType => message<modelHost.UnloadModelRequest>({ modelId: name }),
@@ -295,6 +300,7 @@ export const modelHostRequests = {
       // SaveMemoryRequest.overwrite (added with the file roots of issue #9); optional until that proto change lands.
       overwrite: bool.optional(),
     }),
+  saveModel: (): z.ZodType => message<modelHost.SaveModelRequest>({ modelId: name, path, includeOptimizer: bool, overwrite: bool }),
   loadMemory: (): z.ZodType =>
     message<modelHost.LoadMemoryRequest>({ modelId: name, path, memoryId: optionalName, replace: bool, skipOptimizer: bool }),
   score: (ctx: Ctx): z.ZodType =>
@@ -343,7 +349,9 @@ export const modelHostRequests = {
     }).superRefine((r, issue) => tokenBudget(r.rows, (x) => x.ids, 'rows', issue)),
   trainStep: (ctx: Ctx): z.ZodType =>
     message<modelHost.TrainStepRequest>({
-      memoryId: name,
+      // Exactly one of memory_id and model_id (checked below).
+      memoryId: optionalName,
+      modelId: optionalName,
       rows: rows(trainingRow(ctx), 1),
       // 0 is allowed only for a dry run (checked below).
       learningRate: z
@@ -360,6 +368,15 @@ export const modelHostRequests = {
       anchorSampleTokens: anchorTokens(ctx),
     }).superRefine((r, issue) => {
       tokenBudget(r.rows, (x) => x.ids, 'rows', issue);
+      if (!r.memoryId === !r.modelId)
+        issue.addIssue({
+          code: 'custom',
+          path: [r.memoryId ? 'modelId' : 'memoryId'],
+          message: !r.memoryId ? 'is required (or model_id for a full-parameter step)' : 'must be empty when memory_id is set',
+          input: r.modelId,
+        });
+      if (r.modelId && r.anchorKlWeight > 0)
+        issue.addIssue({ code: 'custom', path: ['anchorKlWeight'], message: 'must be 0 for a full-parameter step', input: r.anchorKlWeight });
       if (r.learningRate === 0 && !r.dryRun)
         issue.addIssue({
           code: 'custom',
@@ -383,6 +400,9 @@ export function runSpec(ctx: Ctx): z.ZodType {
     memory: memoryConfig(ctx),
     training: trainingConfig(ctx).optional(),
     evalEvery: int(0, MAX_STEPS, ' (0 = every epoch)'),
+    localityPages: int(0, MAX_DOCUMENTS, ' (0 = no locality measure)').optional(),
+    jobKind: enumOf(trainer.JobKind),
+    outputPath: optionalPath,
   });
 }
 

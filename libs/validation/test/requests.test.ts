@@ -92,6 +92,9 @@ const runSpec: trainer.RunSpec = {
   memory: memoryConfig(),
   training: referenceTraining,
   evalEvery: 0,
+  localityPages: 20,
+  jobKind: trainer.JobKind.JOB_KIND_MEMORY,
+  outputPath: '',
 };
 const noMemory: modelHost.MemorySelection = { memoryId: '', maskSource: common.MaskSource.MASK_SOURCE_UNSPECIFIED };
 
@@ -110,7 +113,7 @@ const base: { [P in MethodPath]: unknown } = {
   } satisfies data.LoadCorpusRequest,
   'memorize.v1.DataService/ListCorpora': {},
   'memorize.v1.DataService/GetCorpus': { corpusId: '0123456789abcdef' },
-  'memorize.v1.DataService/ListDocuments': { corpusId: '0123456789abcdef', pageSize: 0, pageToken: '' },
+  'memorize.v1.DataService/ListDocuments': { corpusId: '0123456789abcdef', pageSize: 0, pageToken: '', includeIds: false },
   'memorize.v1.DataService/GetDocument': { corpusId: '0123456789abcdef', index: 3, pageId: '' },
   'memorize.v1.DataService/StreamClaims': { corpusId: '0123456789abcdef', split: data.ClaimSplit.CLAIM_SPLIT_EVAL },
   'memorize.v1.DataService/StreamEvaluationItems': {
@@ -123,7 +126,12 @@ const base: { [P in MethodPath]: unknown } = {
   'memorize.v1.DataService/GetPrompt': { corpusId: '0123456789abcdef', claimId: 113501n, shots: undefined },
   'memorize.v1.DataService/StreamTrainingBatches': { corpusId: '0123456789abcdef', batchSize: 4, epochs: 25, seed: 7n, startStep: 0 },
   'memorize.v1.DataService/GetShingleSets': { corpusId: '0123456789abcdef', k: 2, documentIndices: [] },
-  'memorize.v1.ModelHost/LoadModel': { path: '../shared/models/stories260K/stories260K.bin', tokenizerPath: '', modelId: 'stories260K' },
+  'memorize.v1.ModelHost/LoadModel': {
+    path: '../shared/models/stories260K/stories260K.bin',
+    tokenizerPath: '',
+    modelId: 'stories260K',
+    skipOptimizer: false,
+  },
   'memorize.v1.ModelHost/ListModels': {},
   'memorize.v1.ModelHost/GetModelInfo': { modelId: 'stories260K' },
   'memorize.v1.ModelHost/UnloadModel': { modelId: 'stories260K' },
@@ -141,6 +149,7 @@ const base: { [P in MethodPath]: unknown } = {
   'memorize.v1.ModelHost/ListMemories': { modelId: '' },
   'memorize.v1.ModelHost/GetMemory': { memoryId: 'simset-2.L3', includeEntrySets: true },
   'memorize.v1.ModelHost/DeleteMemory': { memoryId: 'simset-2.L3' },
+  'memorize.v1.ModelHost/SaveModel': { modelId: 'stories', path: 'runs/full/model', includeOptimizer: true, overwrite: false },
   'memorize.v1.ModelHost/SaveMemory': { memoryId: 'simset-2.L3', path: 'out/simset.safetensors', includeOptimizer: true },
   'memorize.v1.ModelHost/LoadMemory': { modelId: 'stories260K', path: 'out/simset.safetensors', memoryId: '', replace: false, skipOptimizer: false },
   'memorize.v1.ModelHost/Score': {
@@ -178,6 +187,7 @@ const base: { [P in MethodPath]: unknown } = {
     anchorKlWeight: 0,
     anchorSamples: 0,
     anchorSampleTokens: 0,
+    modelId: '',
   },
   'memorize.v1.Trainer/StartRun': { runId: 'run-1', spec: runSpec },
   'memorize.v1.Trainer/WatchRun': { runId: 'run-1', snapshot: false },
@@ -304,8 +314,15 @@ const bad: [MethodPath, Edit, string, string, ValidationContext?][] = [
   ['memorize.v1.ModelHost/TrainStep', (r) => (r.rows[0].ids = [1, -2]), 'rows[0].ids', 'rows[0].ids[1] must be a token id in [0, 2^31), got -2'],
   ['memorize.v1.ModelHost/TrainStep', (r) => (r.rows[0].ids = [1, 2.5]), 'rows[0].ids', 'got 2.5'],
   ['memorize.v1.ModelHost/TrainStep', (r) => (r.rows[0].documentIndex = 2 ** 40), 'rows[0].document_index', 'must be an integer'],
-  ['memorize.v1.ModelHost/TrainStep', (r) => (r.memoryId = ''), 'memory_id', 'memory_id is required'],
-  ['memorize.v1.ModelHost/TrainStep', (r) => (r.memoryId = '../x'), 'memory_id', 'must match [A-Za-z0-9._-]{1,128}, got "../x"'],
+  ['memorize.v1.ModelHost/TrainStep', (r) => (r.memoryId = ''), 'memory_id', 'memory_id is required (or model_id for a full-parameter step)'],
+  ['memorize.v1.ModelHost/TrainStep', (r) => (r.modelId = 'stories'), 'model_id', 'model_id must be empty when memory_id is set'],
+  [
+    'memorize.v1.ModelHost/TrainStep',
+    (r) => ((r.memoryId = ''), (r.modelId = 'stories'), (r.anchorKlWeight = 1)),
+    'anchor_kl_weight',
+    'must be 0 for a full-parameter step',
+  ],
+  ['memorize.v1.ModelHost/TrainStep', (r) => (r.memoryId = '../x'), 'memory_id', 'match [A-Za-z0-9._-]{1,128}, got "../x"'],
   ['memorize.v1.ModelHost/TrainStep', (r) => (r.dryRun = 'yes'), 'dry_run', 'must be true or false'],
   [
     'memorize.v1.ModelHost/TrainStep',

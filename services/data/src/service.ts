@@ -110,13 +110,17 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       const start = request.pageToken ? Number(request.pageToken) : 0;
       const pages = held.corpus.pages.slice(start, start + size);
       const next = start + size < held.corpus.pages.length ? String(start + size) : '';
+      const documents = held.corpus.documents;
+      if (request.includeIds && !documents)
+        throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so it has no token ids', 'include_ids');
       return {
         documents: pages.map((p) => ({
           index: p.rank,
           pageId: p.id,
           title: p.title,
           claims: p.pool.length + p.eval.length,
-          tokens: held.corpus.documents?.[p.rank]?.tokens.length ?? 0,
+          tokens: documents?.[p.rank]?.tokens.length ?? 0,
+          ids: request.includeIds ? documents![p.rank].tokens : [],
         })),
         nextPageToken: next,
       };
@@ -137,6 +141,7 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
           title: page.title,
           claims: page.pool.length + page.eval.length,
           tokens: held.corpus.documents?.[page.rank]?.tokens.length ?? 0,
+          ids: [],
         },
         text: page.text,
         sentences: page.sentences.map((s) => ({ id: s.id, text: s.text })),

@@ -66,7 +66,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
     async loadModel(request, ctx) {
       validate.loadModel(request);
       const { held, alreadyLoaded } = await job(ctx, 'LoadModel', request.modelId || request.path, (j) => models.load(request, j));
-      return { model: models.info(held, engine.queueLength(held.id)), alreadyLoaded };
+      return { model: models.info(held, engine.queueLength(held.id)), alreadyLoaded, optimizerRestored: false };
     },
     async listModels(request) {
       validate.listModels(request);
