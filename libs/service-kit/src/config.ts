@@ -43,6 +43,14 @@ export interface ConfigOverrides {
   dataRoot?: string;
   /** model-host: calls a model's queue holds (waiting or running) before RESOURCE_EXHAUSTED. */
   queueDepth?: number | string;
+  /** trainer / evaluator: folder of the run store (SQLite database); default .memorize/<service>. */
+  dataDir?: string;
+  /** trainer / evaluator: DataService address (host:port); default 127.0.0.1:50051. */
+  dataAddress?: string;
+  /** trainer / evaluator: model-host addresses, comma-separated; default 127.0.0.1:50052. */
+  modelHosts?: string;
+  /** evaluator: Trainer address; default 127.0.0.1:50053. */
+  trainerAddress?: string;
 }
 
 function envKey(name: string, key: string): string {
