@@ -1,5 +1,5 @@
 export * from './config.js';
-export { FrozenLinear, rmsNorm, layerNorm, silu, gelu, geluTanh } from './layers.js';
+export { FrozenLinear, TrainableLinear, rmsNorm, layerNorm, silu, gelu, geluTanh } from './layers.js';
 export { RopeTables } from './rope.js';
 export { KVCache } from './kv-cache.js';
 export * from './model.js';
@@ -10,6 +10,7 @@ export * from './generate.js';
 export * from './scoring.js';
 export * from './tokenizers/index.js';
 export * from './init.js';
+export * from './checkpoint.js';
 export {
   ParallelModel,
   snapshotModel,

@@ -82,3 +82,17 @@ export function geluTanh<T extends tf.Tensor>(x: T): T {
   const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
 }
+
+/**
+ * A linear layer whose weight and bias are inputs of the tape too: y = x W (+ b) through plain differentiable ops,
+ * for full-parameter training (the training view of a model, see trainableWeights). Inference keeps FrozenLinear.
+ */
+export class TrainableLinear extends FrozenLinear {
+  override apply<T extends tf.Tensor>(x: T): T {
+    const shape = x.shape;
+    const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const xw = tf.matMul(tf.reshape(x, [rows, this.inDim]) as tf.Tensor2D, this.w);
+    const y = this.b ? tf.add(xw, this.b) : xw;
+    return tf.reshape(y, [...shape.slice(0, -1), this.outDim]) as T;
+  }
+}

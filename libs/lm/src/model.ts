@@ -119,14 +119,37 @@ function attend(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor
 
 export class TransformerModel {
   readonly rope: RopeTables;
+  private current: { weights: ModelWeights; fingerprint: string };
 
   constructor(
     readonly config: ModelConfig,
-    readonly weights: ModelWeights,
+    weights: ModelWeights,
     /** sha256 of the canonical config and the loaded weights' bytes, hex. */
-    readonly fingerprint: string,
+    fingerprint: string,
+    /** RoPE tables to share (a view of the same model over other weights); computed from the config by default. */
+    rope?: RopeTables,
   ) {
-    this.rope = new RopeTables(config.headDim, config.rotaryDim, config.ropeStyle, config.ropeTheta, config.maxSeqLen);
+    this.current = { weights, fingerprint };
+    this.rope = rope ?? new RopeTables(config.headDim, config.rotaryDim, config.ropeStyle, config.ropeTheta, config.maxSeqLen);
+  }
+
+  get weights(): ModelWeights {
+    return this.current.weights;
+  }
+
+  /** sha256 of the canonical config and the weights' bytes, hex (of the weights now held, after any replaceWeights). */
+  get fingerprint(): string {
+    return this.current.fingerprint;
+  }
+
+  /**
+   * Swaps in new weights of the same shapes (a full-parameter training step) with their fingerprint, in one
+   * assignment: a forward pass sees either the old weights or the new ones. The old tensors are disposed.
+   */
+  replaceWeights(weights: ModelWeights, fingerprint: string): void {
+    const old = this.current.weights;
+    this.current = { weights, fingerprint };
+    disposeWeights(old);
   }
 
   newCache(): KVCache {
@@ -316,18 +339,22 @@ export class TransformerModel {
   }
 
   dispose(): void {
-    const w = this.weights;
-    const disposeNorm = (n: Norm) => {
-      n.weight.dispose();
-      n.bias?.dispose();
-    };
-    w.embed.dispose();
-    disposeNorm(w.finalNorm);
-    w.classifier.dispose();
-    for (const blk of w.blocks) {
-      disposeNorm(blk.attnNorm);
-      disposeNorm(blk.mlpNorm);
-      for (const l of [blk.qkv, blk.out, blk.gate, blk.up, blk.down]) l?.dispose();
-    }
+    disposeWeights(this.weights);
+  }
+}
+
+/** Disposes every tensor of a set of runtime weights. */
+export function disposeWeights(w: ModelWeights): void {
+  const disposeNorm = (n: Norm) => {
+    n.weight.dispose();
+    n.bias?.dispose();
+  };
+  w.embed.dispose();
+  disposeNorm(w.finalNorm);
+  w.classifier.dispose();
+  for (const blk of w.blocks) {
+    disposeNorm(blk.attnNorm);
+    disposeNorm(blk.mlpNorm);
+    for (const l of [blk.qkv, blk.out, blk.gate, blk.up, blk.down]) l?.dispose();
   }
 }

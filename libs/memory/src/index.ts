@@ -21,6 +21,7 @@ export * from './file.js';
 export * from './losses.js';
 export * from './optim.js';
 export * from './trainer.js';
+export * from './full-trainer.js';
 export * from './training-defaults.js';
 export * from './run.js';
 export * from './presets.js';

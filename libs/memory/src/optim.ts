@@ -3,7 +3,7 @@
  * correction, global-norm gradient clipping (torch.nn.utils.clip_grad_norm_), and the cosine schedule with
  * linear warm-up of transformers.get_cosine_schedule_with_warmup.
  */
-import { tf } from '@memorize/tensor';
+import { SafetensorsReader, tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { TRAINING_DEFAULTS } from './training-defaults.js';
 
@@ -101,6 +101,38 @@ export class AdamW {
 
   dispose(): void {
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+  }
+}
+
+/** The format tag of an optimizer-state file (metadata `format`). */
+export const ADAMW_STATE_FORMAT = 'memorize.adamw/v1';
+
+/** Writes an optimizer's state (adam.m.<name>, adam.v.<name>, metadata step) atomically. */
+export function saveAdamWState(path: string, optimizer: AdamW): void {
+  const s = optimizer.getState();
+  const tensors = new Map<string, TensorToWrite>();
+  for (const [name, x] of optimizer.variables) {
+    tensors.set(`adam.m.${name}`, { shape: x.shape, data: s.m.get(name)! });
+    tensors.set(`adam.v.${name}`, { shape: x.shape, data: s.v.get(name)! });
+  }
+  writeSafetensors(path, tensors, { format: ADAMW_STATE_FORMAT, step: String(s.step) });
+}
+
+/** Restores an optimizer's state from a file saveAdamWState wrote (every variable's moments must be there). */
+export function loadAdamWState(path: string, optimizer: AdamW): void {
+  const reader = new SafetensorsReader(path);
+  try {
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const name of optimizer.variables.keys()) {
+      m.set(name, reader.readFloat32(`adam.m.${name}`).data);
+      v.set(name, reader.readFloat32(`adam.v.${name}`).data);
+    }
+    const step = Number(reader.header.metadata.step);
+    if (!Number.isInteger(step) || step < 0) throw new InvalidArgumentError(`${path}: metadata step must be a non-negative integer`, 'step');
+    optimizer.setState({ step, m, v });
+  } finally {
+    reader.close();
   }
 }
 

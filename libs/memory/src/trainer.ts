@@ -6,13 +6,13 @@
  * (e.g. samples of the base model, anchors.ts), so an always-on memory learns to leave typical text alone.
  */
 import type { TransformerModel } from '@memorize/lm';
-import { SafetensorsReader, tf, writeSafetensors, type SliceOptions, type TensorToWrite } from '@memorize/tensor';
+import { tf, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError } from '@memorize/errors';
 import { documentKey, randomKey } from './kinds/doc-key/entries.js';
 import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
 import { memoryHooks, type MemoryModule } from './module.js';
 import { deriveSeed, mulberry32 } from './hash.js';
-import { AdamW, clipByGlobalNorm, type AdamWOptions, type AdamWState } from './optim.js';
+import { AdamW, clipByGlobalNorm, loadAdamWState, saveAdamWState, type AdamWOptions, type AdamWState } from './optim.js';
 import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 export interface TrainerOptions extends AdamWOptions {
@@ -176,30 +176,11 @@ export class MemoryTrainer {
 
   /** Writes the optimizer state (adam.m.<name>, adam.v.<name>, metadata step) atomically. */
   saveState(path: string): void {
-    const s = this.getState();
-    const tensors = new Map<string, TensorToWrite>();
-    for (const [name, p] of this.memory.parameters()) {
-      tensors.set(`adam.m.${name}`, { shape: p.variable.shape, data: s.m.get(name)! });
-      tensors.set(`adam.v.${name}`, { shape: p.variable.shape, data: s.v.get(name)! });
-    }
-    writeSafetensors(path, tensors, { format: 'memorize.adamw/v1', step: String(s.step) });
+    saveAdamWState(path, this.optimizer);
   }
 
   loadState(path: string): void {
-    const reader = new SafetensorsReader(path);
-    try {
-      const m = new Map<string, Float32Array>();
-      const v = new Map<string, Float32Array>();
-      for (const name of this.memory.parameters().keys()) {
-        m.set(name, reader.readFloat32(`adam.m.${name}`).data);
-        v.set(name, reader.readFloat32(`adam.v.${name}`).data);
-      }
-      const step = Number(reader.header.metadata.step);
-      if (!Number.isInteger(step) || step < 0) throw new InvalidArgumentError(`${path}: metadata step must be a non-negative integer`, 'step');
-      this.setState({ step, m, v });
-    } finally {
-      reader.close();
-    }
+    loadAdamWState(path, this.optimizer);
   }
 
   dispose(): void {

@@ -15,7 +15,8 @@ export interface LoadTokenizerOptions {
 }
 
 /**
- * Loads a tokenizer from a Hugging Face tokenizer.json, a folder holding one, or a llama2.c tokenizer.bin.
+ * Loads a tokenizer from a Hugging Face tokenizer.json, a folder holding one (or a tokenizer.bin), or a llama2.c
+ * tokenizer.bin.
  * A tokenizer.json picks up tokenizer_config.json / special_tokens_map.json next to it for BOS/EOS.
  */
 export async function loadTokenizer(path: string, opts: LoadTokenizerOptions = {}): Promise<Tokenizer> {
@@ -24,7 +25,9 @@ export async function loadTokenizer(path: string, opts: LoadTokenizerOptions = {
   let file = path;
   if (info.isDirectory()) {
     file = join(path, 'tokenizer.json');
-    if (!(await statOrNull(file))) throw new NotFoundError(`no tokenizer.json in folder ${path}`, 'tokenizer');
+    // A folder written from a llama2.c model (writeHfModel) holds its tokenizer.bin instead.
+    if (!(await statOrNull(file)) && (await statOrNull(join(path, 'tokenizer.bin')))) file = join(path, 'tokenizer.bin');
+    else if (!(await statOrNull(file))) throw new NotFoundError(`no tokenizer.json (or tokenizer.bin) in folder ${path}`, 'tokenizer');
   }
   // A regular file only: a FIFO or a device is refused at once instead of blocking.
   const data = new Uint8Array(readRegularFile(file, 'tokenizer'));
