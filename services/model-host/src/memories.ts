@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { common, seed32, type modelHost } from '@memorize/contracts';
 import { checkOverwrite, checkRegularFile, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
 import {
@@ -246,6 +246,8 @@ export class MemoryStore {
     const root = this.memoryRoot;
     mkdirSync(root, { recursive: true });
     const path = resolveInRoot(root, request.path, 'path');
+    // Folders of the path are made inside the root (resolveInRoot checked the deepest existing one's real path).
+    mkdirSync(dirname(path), { recursive: true });
     if (request.includeOptimizer && !held.trainer) {
       throw new InvalidArgumentError('the memory has no optimizer state yet (no TrainStep taken)', 'include_optimizer');
     }
