@@ -1,9 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MemorizeError } from '@memorize/errors';
-import { MAX_CONTEXT_LENGTH, MAX_NEW_TOKENS, MAX_POOL_PER_PAGE, MAX_SHOTS, MAX_TEMPERATURE, MAX_TOP_N } from '@memorize/validation';
+import { MAX_CONTEXT_LENGTH, MAX_LIST_LIMIT, MAX_NEW_TOKENS, MAX_POOL_PER_PAGE, MAX_SHOTS, MAX_TEMPERATURE, MAX_TOP_N } from '@memorize/validation';
 import { describe, flagTables, integerIn, MAX_U32, numberIn, uint64 } from './flags.js';
 import { runServe, type ServeOptions } from './commands/serve.js';
-import { stackDown, stackStatus, stackUp } from './commands/stack.js';
+import { MAX_MODEL_HOSTS, MODEL_HOSTS_BASE_PORT, stackDown, stackStatus, stackUp } from './commands/stack.js';
+import { CliFailure, runStateNames } from './commands/runs.js';
+import { configHelp } from './train-config.js';
 import { serviceNames, type ServiceName } from './services.js';
 
 // Results go to stdout (text, or one JSON document with --json); everything else to stderr.
@@ -37,6 +39,10 @@ program
   .option('--corpus-cache-bytes <size>', 'data: bytes the held corpora may take, LRU evicted past it (default 512MiB)')
   .option('--model-cache-bytes <size>', 'model-host: bytes the held models may take, LRU evicted past it (default 8GiB)')
   .option('--queue-depth <n>', 'model-host: calls one model queues (waiting or running) before RESOURCE_EXHAUSTED (default 64)')
+  .option('--data-dir <dir>', 'trainer/evaluator: folder of the run store (default .memorize/<service>)')
+  .option('--data-address <host:port>', 'trainer/evaluator: the DataService (default 127.0.0.1:50051)')
+  .option('--model-hosts <list>', 'trainer/evaluator: model-host addresses, comma-separated (default 127.0.0.1:50052)')
+  .option('--trainer-address <host:port>', 'evaluator: the Trainer (default 127.0.0.1:50053)')
   .action(async (service: string, options: ServeOptions) => {
     if (options.port !== undefined) integerIn(options.port, '--port', 0, 65535);
     await runServe(service, options);
@@ -51,32 +57,48 @@ const portOptions = (cmd: Command): Command => {
 portOptions(
   stack
     .command('up')
-    .description('start data, model-host, trainer and evaluator; wait until healthy; print the log folder')
+    .description('start data, the model-hosts, trainer and evaluator (only those not already running); wait until healthy; print the log folder')
     .option('--dir <path>', 'state and log folder (default $MEMORIZE_HOME or ./.memorize)')
-    .option('--host <h>', 'bind address', '127.0.0.1')
+    .option('--host <h>', 'bind address (default 127.0.0.1)')
+    .addOption(
+      new Option(
+        '--model-hosts <n>',
+        `model-host processes, 1..${MAX_MODEL_HOSTS} (default 1), on consecutive ports from --model-host-port: 50052 for one, ${MODEL_HOSTS_BASE_PORT}.. for several`,
+      ).argParser((v) => integerIn(v, '--model-hosts', 1, MAX_MODEL_HOSTS)),
+    )
     .option('--model-root <dir>', "model-host's model root (default: the repository's ../shared)")
     .option('--memory-root <dir>', "model-host's memory root (default: the working directory)")
     .option('--data-root <dir>', "data's root (default: the repository's ../shared)")
     .option('--json', 'print the stack as JSON'),
-).action(async (options: Record<string, unknown>) => {
-  const ports: Partial<Record<ServiceName, number>> = {};
-  for (const name of serviceNames) {
-    const key = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Port`;
-    if (options[key] !== undefined) ports[name] = options[key] as number;
-  }
-  const state = await stackUp({
-    dir: options.dir as string | undefined,
-    host: options.host as string,
-    ports,
-    roots: {
-      model: options.modelRoot as string | undefined,
-      memory: options.memoryRoot as string | undefined,
-      data: options.dataRoot as string | undefined,
-    },
-    err,
+)
+  .addHelpText(
+    'after',
+    `
+The trainer and evaluator get --model-hosts listing every model-host, --data-address, and --data-dir <dir>/<service>.
+On a partly running stack only the missing services start (same ports); changing --model-hosts, a port or the host
+of a running stack needs \`memorize stack down\` first.
+`,
+  )
+  .action(async (options: Record<string, unknown>) => {
+    const ports: Partial<Record<ServiceName, number>> = {};
+    for (const name of serviceNames) {
+      const key = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Port`;
+      if (options[key] !== undefined) ports[name] = options[key] as number;
+    }
+    const result = await stackUp({
+      dir: options.dir as string | undefined,
+      host: options.host as string | undefined,
+      ports,
+      modelHosts: options.modelHosts as number | undefined,
+      roots: {
+        model: options.modelRoot as string | undefined,
+        memory: options.memoryRoot as string | undefined,
+        data: options.dataRoot as string | undefined,
+      },
+      err,
+    });
+    out.write(options.json ? JSON.stringify(result, null, 2) + '\n' : `${result.logDir}\n`);
   });
-  out.write(options.json ? JSON.stringify(state, null, 2) + '\n' : `${state.logDir}\n`);
-});
 stack
   .command('status')
   .description("print each service's process and health")
@@ -86,7 +108,11 @@ stack
     const statuses = await stackStatus({ dir: options.dir });
     if (options.json) out.write(JSON.stringify(statuses, null, 2) + '\n');
     else if (statuses.length === 0) out.write('no stack\n');
-    else for (const s of statuses) out.write(`${s.name.padEnd(10)} ${s.address.padEnd(16)} pid ${String(s.pid).padEnd(8)} ${s.health}\n`);
+    else
+      for (const s of statuses) {
+        const name = s.instance === undefined ? s.name : `${s.name}#${s.instance + 1}`;
+        out.write(`${name.padEnd(13)} ${s.address.padEnd(16)} pid ${String(s.pid).padEnd(8)} ${s.health}\n`);
+      }
     if (statuses.some((s) => s.health !== 'SERVING')) process.exitCode = 1;
   });
 stack
@@ -207,6 +233,59 @@ program
     await runSynth({ seed: integerIn(o.seed, '--seed', 0, MAX_U32), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
   });
 
+program
+  .command('train')
+  .description('start a memorization run on the trainer from a YAML config, follow it (progress on stderr) and print its summary')
+  .requiredOption('--config <file>', 'run configuration (YAML; see below and configs/train.example.yaml)')
+  .option('--json', 'print the summary as one JSON object')
+  .option('--detach', 'print {"run_id"} once the run is started and return (follow it with `memorize runs wait ID`)')
+  .option('--trainer <host:port>', "trainer address (default: the local stack's trainer, else 127.0.0.1:50053)")
+  .addHelpText(
+    'after',
+    `
+Summary (--json): {"run_id", "state", "steps", "final_loss", "document_nll_before", "document_nll_after",
+"locality_nll_before", "locality_nll_after", "tokens_per_s", "memory_path"}, null where the run has no figure.
+Exit status: 0 when the run succeeded; 1 when it failed or was cancelled (its error on stderr) or the trainer does
+not answer; 2 for a bad config (one line naming the file and key; no run is started). Ctrl-C stops following and
+leaves the run running (reattach with \`memorize runs wait ID\`).
+${configHelp()}`,
+  )
+  .action(async (o: { config: string; json?: boolean; detach?: boolean; trainer?: string }) => {
+    const { runTrain } = await import('./commands/runs.js');
+    await runTrain(o, out, err);
+  });
+
+const runsCmd = program.command('runs').description("the trainer's runs: list, show, wait for and cancel them");
+const trainerOption = (cmd: Command): Command =>
+  cmd.option('--trainer <host:port>', "trainer address (default: the local stack's trainer, else 127.0.0.1:50053)").option('--json', 'print JSON');
+trainerOption(runsCmd.command('list').description('runs in the store, newest first (one summary each)'))
+  .addOption(new Option('--state <state>', 'only runs in this state').choices(runStateNames))
+  .option('--limit <n>', 'at most this many runs (default 100)')
+  .action(async (o: { trainer?: string; json?: boolean; state?: string; limit?: string }) => {
+    const { runsList } = await import('./commands/runs.js');
+    await runsList({ ...o, limit: o.limit === undefined ? undefined : integerIn(o.limit, '--limit', 1, MAX_LIST_LIMIT) }, out);
+  });
+trainerOption(
+  runsCmd.command('show').description('one run: summary, spec, measures, loss curve, checkpoints, timings (--json: the summary and the full record)'),
+)
+  .argument('<id>', 'run id')
+  .action(async (id: string, o: { trainer?: string; json?: boolean }) => {
+    const { runsShow } = await import('./commands/runs.js');
+    await runsShow(id, o, out);
+  });
+trainerOption(runsCmd.command('wait').description('follow a run until it ends (progress on stderr), then print the same summary as train'))
+  .argument('<id>', 'run id')
+  .action(async (id: string, o: { trainer?: string; json?: boolean }) => {
+    const { runsWait } = await import('./commands/runs.js');
+    await runsWait(id, o, out, err);
+  });
+trainerOption(runsCmd.command('cancel').description('stop a run after its current step (its last checkpoint stays usable)'))
+  .argument('<id>', 'run id')
+  .action(async (id: string, o: { trainer?: string; json?: boolean }) => {
+    const { runsCancel } = await import('./commands/runs.js');
+    await runsCancel(id, o, out);
+  });
+
 const memoryCmd = program.command('memory').description('inspect, import and evaluate memory files');
 memoryCmd
   .command('import')
@@ -277,6 +356,10 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its message (and the help hint) on stderr; --help and --version are not errors.
     process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof CliFailure) {
+    err.write(`memorize: ${error.message}\n`);
+    process.exit(error.exitCode);
   }
   if (error instanceof MemorizeError) {
     err.write(`memorize: ${describe(error, flagTables[running] ?? flagTables[running.split(' ')[0]])}\n`);

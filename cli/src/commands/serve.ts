@@ -11,6 +11,10 @@ export interface ServeOptions {
   corpusCacheBytes?: string;
   modelCacheBytes?: string;
   queueDepth?: string;
+  dataDir?: string;
+  dataAddress?: string;
+  modelHosts?: string;
+  trainerAddress?: string;
 }
 
 /** `memorize serve <service>`: runs one service in this process until SIGTERM/SIGINT. */
@@ -27,5 +31,9 @@ export async function runServe(name: string, options: ServeOptions): Promise<voi
     corpusCacheBytes: options.corpusCacheBytes,
     modelCacheBytes: options.modelCacheBytes,
     queueDepth: options.queueDepth,
+    dataDir: options.dataDir,
+    dataAddress: options.dataAddress,
+    modelHosts: options.modelHosts,
+    trainerAddress: options.trainerAddress,
   });
 }
