@@ -1,0 +1,409 @@
+/**
+ * `memorize train --config FILE.yaml`: the run configuration file. One table (`configFields`) lists every key
+ * with its type, range, the RunSpec field it fills and its documentation; parsing, the `--help` text, and the
+ * mapping of a service's field errors back to config keys are all read from it.
+ *
+ * Refusals are InvalidArgumentErrors whose message names the file (as the user gave it) and the key path:
+ * `train.yaml: unknown key "train.lerning_rate"`, `train.yaml: train.epochs must be an integer >= 1, got 0`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { common, trainer } from '@memorize/contracts';
+import { InvalidArgumentError } from '@memorize/errors';
+import {
+  MAX_ANCHOR_SAMPLES,
+  MAX_CONTEXT_LENGTH,
+  MAX_DOCUMENTS,
+  MAX_EPOCHS,
+  MAX_EPSILON,
+  MAX_GRAD_CLIP,
+  MAX_INIT_MAGNITUDE,
+  MAX_KEY_DIM,
+  MAX_LEARNING_RATE,
+  MAX_LOSS_WEIGHT,
+  MAX_MEMORY_ENTRIES,
+  MAX_NEW_TOKENS,
+  MAX_PATH_LENGTH,
+  MAX_SHINGLE_K,
+  MAX_STEPS,
+  MAX_TOP_N,
+  MAX_TRAIN_BATCH,
+  MAX_WEIGHT_DECAY,
+  MODEL_LIMITS,
+} from '@memorize/validation';
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** What a key's value must be. */
+export type FieldType =
+  | { type: 'path' }
+  | { type: 'int'; min: bigint; max: bigint }
+  | { type: 'number'; min: number; max: number; minOpen?: boolean; maxOpen?: boolean }
+  | { type: 'bool' }
+  | { type: 'enum'; values: Readonly<Record<string, number>> };
+
+export interface ConfigField {
+  /** Key path in the file: "train.lr". */
+  key: string;
+  /** RunSpec field it fills, snake_case as in the .proto: "training.learning_rate". */
+  proto: string;
+  value: FieldType;
+  /** One line of documentation (defaults in brackets). */
+  doc: string;
+  required?: boolean;
+}
+
+const int = (min: number | bigint, max: number | bigint): FieldType => ({ type: 'int', min: BigInt(min), max: BigInt(max) });
+const num = (min: number, max: number, open: { minOpen?: boolean; maxOpen?: boolean } = {}): FieldType => ({ type: 'number', min, max, ...open });
+const path: FieldType = { type: 'path' };
+const bool: FieldType = { type: 'bool' };
+const oneOf = (values: Record<string, number>): FieldType => ({ type: 'enum', values });
+
+/** The memory kinds by their config (and CLI) names. */
+export const memoryKinds: Readonly<Record<string, number>> = {
+  memory: common.MemoryKind.MEMORY_KIND_MEMORY,
+  dlp: common.MemoryKind.MEMORY_KIND_DLP,
+  simset: common.MemoryKind.MEMORY_KIND_SIMSET,
+  random: common.MemoryKind.MEMORY_KIND_RANDOM,
+  'doc-key': common.MemoryKind.MEMORY_KIND_DOC_KEY,
+};
+
+/** Every key of a train config, in the order the documentation lists them. */
+export const configFields: readonly ConfigField[] = [
+  { key: 'corpus.claims', proto: 'claims_path', value: path, required: true, doc: 'FEVER claims JSONL (paper_test.jsonl)' },
+  { key: 'corpus.pages', proto: 'pages_path', value: path, required: true, doc: 'FEVER wiki-pages JSONL' },
+  { key: 'corpus.assignment', proto: 'assignment_path', value: path, doc: 'page assignment sidecar JSONL (NOT ENOUGH INFO claims) [none]' },
+  { key: 'corpus.top', proto: 'top_n', value: int(0, MAX_TOP_N), doc: 'memorize the N pages with most claims [0 = every page with claims]' },
+  { key: 'model.path', proto: 'model_path', value: path, required: true, doc: 'base model: HF folder or llama2.c .bin' },
+  { key: 'model.tokenizer', proto: 'tokenizer_path', value: path, doc: 'tokenizer.json / tokenizer.bin [beside the model]' },
+  {
+    key: 'memory.kind',
+    proto: 'memory.kind',
+    value: oneOf(memoryKinds),
+    doc: 'memory | dlp | simset | random | doc-key (required for job memory)',
+  },
+  {
+    key: 'memory.layer',
+    proto: 'memory.layer',
+    value: int(0, MODEL_LIMITS.nLayers.max - 1),
+    doc: 'block (0-based) after which the memory adds to the residual stream [0]',
+  },
+  { key: 'memory.entries', proto: 'memory.entries', value: int(1, MAX_MEMORY_ENTRIES), doc: 'memory entries m (hidden units) [128]' },
+  {
+    key: 'memory.mode',
+    proto: 'memory.mode',
+    value: oneOf({ dim: common.MaskMode.MASK_MODE_DIM, token: common.MaskMode.MASK_MODE_TOKEN }),
+    doc: 'document-wise mask mode: dim | token (simset only) [dim]',
+  },
+  { key: 'memory.shingle_k', proto: 'memory.shingle_k', value: int(1, MAX_SHINGLE_K), doc: 'shingle length k (simset, token mode) [2]' },
+  { key: 'memory.alpha', proto: 'memory.alpha', value: num(0, 1), doc: 'soft-mask strength, 0 = no bias .. 1 = hard mask [1]' },
+  { key: 'memory.seed', proto: 'memory.seed', value: int(0, MAX_U64), doc: 'seed of entry hashing, random sets, keys and initialisation [0]' },
+  { key: 'memory.layer_norm', proto: 'memory.layer_norm', value: bool, doc: 'LayerNorm on the memory output [true]' },
+  { key: 'memory.gate', proto: 'memory.gate', value: bool, doc: 'learned scalar output gate [true]' },
+  {
+    key: 'memory.gelu',
+    proto: 'memory.gelu',
+    value: oneOf({ erf: common.Gelu.GELU_ERF, tanh: common.Gelu.GELU_TANH }),
+    doc: 'GELU variant: erf | tanh [erf]',
+  },
+  {
+    key: 'memory.set_probability',
+    proto: 'memory.set_probability',
+    value: num(0, 1, { minOpen: true }),
+    doc: "simset threshold p in (0, 1] [match dlp's mean set size]",
+  },
+  { key: 'memory.key_dim', proto: 'memory.key_dim', value: int(1, MAX_KEY_DIM), doc: 'doc-key: dimension of the random document keys [64]' },
+  {
+    key: 'memory.key_generator',
+    proto: 'memory.key_generator',
+    value: oneOf({ linear: common.KeyGenerator.KEY_GENERATOR_LINEAR, nonlinear: common.KeyGenerator.KEY_GENERATOR_NONLINEAR }),
+    doc: 'doc-key: linear | nonlinear [linear]',
+  },
+  {
+    key: 'memory.key_activation',
+    proto: 'memory.key_activation',
+    value: oneOf({
+      tanh: common.KeyActivation.KEY_ACTIVATION_TANH,
+      relu: common.KeyActivation.KEY_ACTIVATION_RELU,
+      sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID,
+    }),
+    doc: 'doc-key: tanh | relu | sigmoid [sigmoid]',
+  },
+  { key: 'memory.guidance_weight', proto: 'memory.guidance_weight', value: num(0, MAX_LOSS_WEIGHT), doc: 'doc-key: weight of the guidance term [1]' },
+  {
+    key: 'memory.guidance_margin',
+    proto: 'memory.guidance_margin',
+    value: num(0, MAX_LOSS_WEIGHT),
+    doc: 'doc-key: guidance margin tau, nats per token [3]',
+  },
+  { key: 'memory.gate_init', proto: 'memory.gate_init', value: num(-MAX_INIT_MAGNITUDE, MAX_INIT_MAGNITUDE), doc: 'initial output gate g [1]' },
+  { key: 'memory.zero_init_down', proto: 'memory.zero_init_down', value: bool, doc: 'initialise W_down to zero (LoRA-style) [false]' },
+  {
+    key: 'memory.up_bias_init',
+    proto: 'memory.up_bias_init',
+    value: num(-MAX_INIT_MAGNITUDE, MAX_INIT_MAGNITUDE),
+    doc: 'every b_up entry starts at this value, e.g. -1.5 [the reference draw]',
+  },
+  { key: 'train.epochs', proto: 'training.epochs', value: int(1, MAX_EPOCHS), doc: 'passes over the corpus; ignored when max_steps > 0 [25]' },
+  { key: 'train.batch_size', proto: 'training.batch_size', value: int(1, MAX_TRAIN_BATCH), doc: 'rows per step [4]' },
+  { key: 'train.lr', proto: 'training.learning_rate', value: num(0, MAX_LEARNING_RATE, { minOpen: true }), doc: 'peak learning rate, AdamW [1e-3]' },
+  { key: 'train.warmup_steps', proto: 'training.warmup_steps', value: int(0, MAX_STEPS), doc: 'linear warm-up steps before the cosine decay [10]' },
+  { key: 'train.weight_decay', proto: 'training.weight_decay', value: num(0, MAX_WEIGHT_DECAY), doc: 'decoupled weight decay [0.05]' },
+  { key: 'train.grad_clip', proto: 'training.grad_clip', value: num(0, MAX_GRAD_CLIP), doc: 'clip by global gradient norm, 0 = off [10]' },
+  { key: 'train.seed', proto: 'training.seed', value: int(0, MAX_U64), doc: 'seed of the data order [0]' },
+  { key: 'train.max_steps', proto: 'training.max_steps', value: int(0, MAX_STEPS), doc: 'stop after this many steps [0 = epochs x steps per epoch]' },
+  { key: 'train.checkpoint_every', proto: 'training.checkpoint_every', value: int(0, MAX_STEPS), doc: 'checkpoint every N steps [0 = every epoch]' },
+  {
+    key: 'train.eval_every',
+    proto: 'eval_every',
+    value: int(0, MAX_STEPS),
+    doc: 'measure document NLL and locality every N steps [0 = every epoch]',
+  },
+  {
+    key: 'train.max_length',
+    proto: 'training.max_length',
+    value: int(2, MAX_CONTEXT_LENGTH),
+    doc: "token window of a training row [the model's maximum length]",
+  },
+  { key: 'train.beta1', proto: 'training.beta1', value: num(0, 1, { maxOpen: true }), doc: 'Adam beta1 [0.9]' },
+  { key: 'train.beta2', proto: 'training.beta2', value: num(0, 1, { maxOpen: true }), doc: 'Adam beta2 [0.999]' },
+  { key: 'train.epsilon', proto: 'training.epsilon', value: num(0, MAX_EPSILON, { minOpen: true }), doc: 'Adam epsilon [1e-8]' },
+  {
+    key: 'train.anchor_kl_weight',
+    proto: 'training.anchor_kl_weight',
+    value: num(0, MAX_LOSS_WEIGHT),
+    doc: "weight of KL(base || base + memory) on the base model's own samples [0 = off]",
+  },
+  {
+    key: 'train.anchor_samples',
+    proto: 'training.anchor_samples',
+    value: int(1, MAX_ANCHOR_SAMPLES),
+    doc: 'anchor samples drawn once per memory [64]',
+  },
+  {
+    key: 'train.anchor_sample_tokens',
+    proto: 'training.anchor_sample_tokens',
+    value: int(1, MAX_NEW_TOKENS),
+    doc: 'new tokens per anchor sample [48]',
+  },
+  {
+    key: 'locality.pages',
+    proto: 'locality_pages',
+    value: int(0, MAX_DOCUMENTS),
+    doc: "held-out pages (ranked right after the corpus's top N) whose NLL the memory must not disturb [20; 0 = none]",
+  },
+  {
+    key: 'job',
+    proto: 'job_kind',
+    value: oneOf({ memory: trainer.JobKind.JOB_KIND_MEMORY, full: trainer.JobKind.JOB_KIND_FULL }),
+    doc: 'memory (train a memory on the frozen model) | full (train every base weight, no memory section) [memory]',
+  },
+  {
+    key: 'output',
+    proto: 'output_path',
+    value: path,
+    doc: "result: memory file in model-host's memory root, or HF folder in its model root for job full [runs/<run_id>/...]",
+  },
+];
+
+const byKey = new Map(configFields.map((f) => [f.key, f]));
+const byProto = new Map(configFields.map((f) => [f.proto, f]));
+const sections = new Set(configFields.filter((f) => f.key.includes('.')).map((f) => f.key.split('.')[0]));
+
+/** A parsed config: the RunSpec to send and where it came from. */
+export interface TrainConfig {
+  /** The file as the user named it (used in messages). */
+  file: string;
+  spec: trainer.RunSpec;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+function rangeText(t: Extract<FieldType, { type: 'number' }>): string {
+  return `${t.minOpen ? '(' : '['}${t.min}, ${t.max}${t.maxOpen ? ')' : ']'}`;
+}
+
+/** Checks one value against its field type; returns it converted (bigint for 64-bit ints, numbers otherwise). */
+function convert(field: ConfigField, raw: unknown, file: string, baseDir: string): unknown {
+  const fail = (expected: string): never => {
+    throw new InvalidArgumentError(`${file}: ${field.key} must be ${expected}, got ${describeValue(raw)}`, field.key);
+  };
+  const t = field.value;
+  switch (t.type) {
+    case 'path': {
+      if (typeof raw !== 'string' || raw.trim() === '') return fail('a path (a non-empty string)');
+      const value = raw as string;
+      if (value.includes('\u0000') || value.length > MAX_PATH_LENGTH) return fail(`a path of at most ${MAX_PATH_LENGTH} characters`);
+      return isAbsolute(value) ? resolve(value) : resolve(baseDir, value);
+    }
+    case 'int': {
+      let n: bigint | undefined;
+      if (typeof raw === 'bigint') n = raw;
+      else if (typeof raw === 'number' && Number.isSafeInteger(raw)) n = BigInt(raw);
+      if (n === undefined) return fail(`an integer in ${t.min}..${t.max}`);
+      if (n! < t.min) return fail(`an integer >= ${t.min}`);
+      if (n! > t.max) return fail(`an integer <= ${t.max}`);
+      return t.max > BigInt(Number.MAX_SAFE_INTEGER) ? n : Number(n);
+    }
+    case 'number': {
+      const n = typeof raw === 'bigint' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isFinite(n)) return fail(`a number in ${rangeText(t)}`);
+      const value = n as number;
+      if (value < t.min || (t.minOpen && value === t.min) || value > t.max || (t.maxOpen && value === t.max))
+        return fail(`a number in ${rangeText(t)}`);
+      return value;
+    }
+    case 'bool':
+      if (typeof raw !== 'boolean') return fail('true or false');
+      return raw;
+    case 'enum': {
+      const names = Object.keys(t.values);
+      if (typeof raw !== 'string' || !Object.hasOwn(t.values, raw)) return fail(`one of ${names.join(', ')}`);
+      return t.values[raw as string];
+    }
+  }
+}
+
+const camel = (s: string): string => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Parses a train config's text. `file` names it in messages; relative paths resolve against `baseDir` (the
+ * config file's folder) and are sent absolute.
+ */
+export function parseTrainConfig(text: string, file: string, baseDir: string): TrainConfig {
+  const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: true, prettyErrors: true });
+  const problem = doc.errors[0];
+  if (problem) {
+    const at = problem.linePos?.[0];
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    throw new InvalidArgumentError(`${file}: not valid YAML${where}: ${problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMapping(root))
+    throw new InvalidArgumentError(`${file}: must be a mapping of sections (corpus, model, memory, train, locality), got ${describeValue(root)}`);
+
+  const values = new Map<string, unknown>();
+  for (const [top, value] of Object.entries(root)) {
+    if (sections.has(top)) {
+      if (!isMapping(value)) throw new InvalidArgumentError(`${file}: ${top} must be a mapping, got ${describeValue(value)}`, top);
+      for (const [key, inner] of Object.entries(value)) {
+        const path = `${top}.${key}`;
+        if (!byKey.has(path)) throw new InvalidArgumentError(`${file}: unknown key "${path}"`, path);
+        values.set(path, inner);
+      }
+    } else if (byKey.has(top)) {
+      values.set(top, value);
+    } else {
+      throw new InvalidArgumentError(`${file}: unknown key "${top}"`, top);
+    }
+  }
+
+  const job = values.has('job') ? convert(byKey.get('job')!, values.get('job'), file, baseDir) : trainer.JobKind.JOB_KIND_MEMORY;
+  const required = configFields.filter((f) => f.required).map((f) => f.key);
+  if (job === trainer.JobKind.JOB_KIND_MEMORY) required.push('memory.kind');
+  for (const key of required) if (!values.has(key)) throw new InvalidArgumentError(`${file}: ${key} is required`, key);
+  if (job === trainer.JobKind.JOB_KIND_FULL) {
+    const memoryKey = [...values.keys()].find((k) => k.startsWith('memory.'));
+    if (memoryKey)
+      throw new InvalidArgumentError(
+        `${file}: ${memoryKey}: a full-parameter job (job: full) trains no memory; remove the memory section`,
+        memoryKey,
+      );
+  }
+
+  const spec: Record<string, unknown> = { memory: {}, training: {}, jobKind: job };
+  for (const [key, raw] of values) {
+    const field = byKey.get(key)!;
+    const value = key === 'job' ? job : convert(field, raw, file, baseDir);
+    const parts = field.proto.split('.').map(camel);
+    let target = spec;
+    for (const part of parts.slice(0, -1)) target = target[part] as Record<string, unknown>;
+    target[parts[parts.length - 1]] = value;
+  }
+  if (values.get('memory.mode') === 'token' && values.get('memory.kind') !== 'simset')
+    throw new InvalidArgumentError(
+      `${file}: memory.mode token is only for memory.kind simset, got kind ${describeValue(values.get('memory.kind'))}`,
+      'memory.mode',
+    );
+  const memory = job === trainer.JobKind.JOB_KIND_FULL ? undefined : common.MemoryConfig.fromPartial(spec.memory as Partial<common.MemoryConfig>);
+  return {
+    file,
+    spec: trainer.RunSpec.fromPartial({
+      ...(spec as Partial<trainer.RunSpec>),
+      memory,
+      training: common.TrainingConfig.fromPartial(spec.training as Partial<common.TrainingConfig>),
+    }),
+  };
+}
+
+/** Reads and parses a config file; `file` as given on the command line. */
+export function loadTrainConfig(file: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a file' : e.message;
+    throw new InvalidArgumentError(`--config: ${file}: ${why}`, '--config');
+  }
+  return parseTrainConfig(text, file, dirname(resolve(file)));
+}
+
+/**
+ * The config key of a RunSpec field a service named ("spec.training.learning_rate" -> "train.lr"), or undefined.
+ * Takes snake_case or camelCase paths, with or without the leading "spec.".
+ */
+export function configKeyOf(field: string): string | undefined {
+  const snake = field
+    .replace(/^spec\./, '')
+    .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    .replace(/\[\d+\]/g, '');
+  for (let parts = snake.split('.'); parts.length > 0; parts = parts.slice(0, -1)) {
+    const hit = byProto.get(parts.join('.'));
+    if (hit) return hit.key;
+  }
+  if (snake === 'memory' || snake.startsWith('memory.')) return 'memory';
+  if (snake === 'training' || snake.startsWith('training.')) return 'train';
+  return undefined;
+}
+
+/** The config reference for `memorize train --help`: every key, its range and its meaning. */
+export function configHelp(): string {
+  const lines = ['', "Config file keys (YAML; unknown keys are refused; relative paths resolve against the file's folder):"];
+  let section = '';
+  for (const f of configFields) {
+    const top = f.key.includes('.') ? f.key.split('.')[0] : '';
+    if (top !== section) {
+      section = top;
+      if (top) lines.push(`  ${top}:`);
+    }
+    const name = top ? `    ${f.key.slice(top.length + 1)}` : `  ${f.key}`;
+    lines.push(`${name.padEnd(26)} ${typeText(f.value)}${f.required ? ', required' : ''}: ${f.doc}`);
+  }
+  lines.push('', 'Example: configs/train.example.yaml (every key, commented).');
+  return lines.join('\n') + '\n';
+}
+
+function typeText(t: FieldType): string {
+  switch (t.type) {
+    case 'path':
+      return 'path';
+    case 'bool':
+      return 'true|false';
+    case 'enum':
+      return Object.keys(t.values).join('|');
+    case 'int':
+      return t.max >= MAX_U64 ? `integer >= ${t.min}` : `integer ${t.min}..${t.max}`;
+    case 'number':
+      return `number in ${rangeText(t)}`;
+  }
+}
