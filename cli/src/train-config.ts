@@ -376,6 +376,23 @@ export function configKeyOf(field: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The config key a run's error message is about, when it names a RunSpec field the way the services do
+ * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."); else undefined.
+ */
+export function configKeyInMessage(message: string): string | undefined {
+  let best: { key: string; length: number } | undefined;
+  for (const f of configFields) {
+    const leaf = f.proto.split('.').at(-1)!;
+    const names = [f.proto, leaf, ...(f.proto.startsWith('memory.') ? [`config.${leaf}`] : [])];
+    for (const name of names) {
+      const pattern = new RegExp(`(^|[\\s(.])${name.replace(/\./g, '\\.')}(: | must )`);
+      if (pattern.test(message) && (!best || name.length > best.length)) best = { key: f.key, length: name.length };
+    }
+  }
+  return best?.key;
+}
+
 /** The config reference for `memorize train --help`: every key, its range and its meaning. */
 export function configHelp(): string {
   const lines = ['', "Config file keys (YAML; unknown keys are refused; relative paths resolve against the file's folder):"];

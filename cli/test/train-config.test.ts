@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { common, trainer } from '@memorize/contracts';
 import { validators } from '@memorize/validation';
 import { repoRoot, sharedDir, tempDir } from '@memorize/testing';
-import { configFields, configHelp, configKeyOf, loadTrainConfig, parseTrainConfig } from '../src/train-config.js';
+import { configFields, configHelp, configKeyInMessage, configKeyOf, loadTrainConfig, parseTrainConfig } from '../src/train-config.js';
 
 const base = '/configs/here';
 const minimal = 'corpus: {claims: c.jsonl, pages: p.jsonl}\nmodel: {path: m}\nmemory: {kind: memory, layer: 3}\n';
@@ -248,4 +248,12 @@ test("a service's field names map back to config keys", () => {
   assert.equal(configKeyOf('spec.job_kind'), 'job');
   assert.equal(configKeyOf('spec.memory'), 'memory');
   assert.equal(configKeyOf('run_id'), undefined);
+});
+
+test("a run's error naming a spec field the way the services do points at the config key", () => {
+  assert.equal(configKeyInMessage('model-host 127.0.0.1:1: config.layer must be an integer in 0..4 (the model has 5 layers), got 7'), 'memory.layer');
+  assert.equal(configKeyInMessage('DataService 127.0.0.1:1: claims_path: no such file or folder: /x/nope.jsonl'), 'corpus.claims');
+  assert.equal(configKeyInMessage('model-host 127.0.0.1:1: learning_rate must be a finite number in (0, 10], got 0'), 'train.lr');
+  assert.equal(configKeyInMessage('spec.training.batch_size must be an integer'), 'train.batch_size');
+  assert.equal(configKeyInMessage('model-host 127.0.0.1:1 did not answer for 60 s'), undefined);
 });

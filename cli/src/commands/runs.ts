@@ -6,7 +6,7 @@ import { Metadata, status, type ClientReadableStream, type ServiceError } from '
 import { common, trainer } from '@memorize/contracts';
 import { InvalidArgumentError } from '@memorize/errors';
 import { callUnary, connect, defaultPorts } from '@memorize/service-kit';
-import { configKeyOf, loadTrainConfig, type TrainConfig } from '../train-config.js';
+import { configKeyInMessage, configKeyOf, loadTrainConfig, type TrainConfig } from '../train-config.js';
 import { isTerminal, RunProgress, stateName } from '../progress.js';
 import { readStack, stackDir } from './stack.js';
 
@@ -133,11 +133,15 @@ function writeSummary(run: trainer.Run, out: Out, json: boolean | undefined): vo
   out.write(json ? JSON.stringify(s) + '\n' : summaryText(s));
 }
 
-/** Exit status of a finished run: 0 when it succeeded, else its error on stderr and 1. */
-function finish(run: trainer.Run, err: Out): void {
+/**
+ * Exit status of a finished run: 0 when it succeeded, else its error on stderr and 1. With the config it was
+ * started from, an error about a spec field also names the config key.
+ */
+function finish(run: trainer.Run, err: Out, config?: TrainConfig): void {
   if (run.state === common.JobState.JOB_STATE_SUCCEEDED) return;
   const why = run.error || (run.state === common.JobState.JOB_STATE_CANCELLED ? 'cancelled' : 'no error recorded');
-  err.write(`memorize: run ${run.runId} ${stateName(run.state)}: ${why}\n`);
+  const key = config && run.error ? configKeyInMessage(run.error) : undefined;
+  err.write(`memorize: run ${run.runId} ${stateName(run.state)}: ${why}${key ? ` (${config!.file}: ${key})` : ''}\n`);
   process.exitCode = 1;
 }
 
@@ -220,7 +224,7 @@ export async function runTrain(options: TrainOptions, out: Out, err: Out): Promi
     );
     const final = await followRun(client, address, run.runId, err);
     writeSummary(final, out, options.json);
-    finish(final, err);
+    finish(final, err, config);
   } finally {
     client.close();
   }
@@ -275,7 +279,7 @@ export async function runsList(options: RunsOptions & { state?: string; limit?: 
     for (const r of runs) {
       const s = summarize(r);
       const steps = `${s.steps}/${Number(r.progress?.total ?? 0n) || '?'}`;
-      const nll = `${fixed(s.document_nll_before, 3)}->${fixed(s.document_nll_after, 3)}`;
+      const nll = s.document_nll_before === null ? '-' : `${fixed(s.document_nll_before, 3)}->${fixed(s.document_nll_after, 3)}`;
       out.write(
         `${s.run_id.padEnd(24)} ${s.state.padEnd(10)} ${steps.padStart(13)} ${fixed(s.final_loss).padStart(9)} ${nll.padStart(17)}  ${isoTime(r.createdAt) ?? '-'}\n`,
       );
