@@ -502,7 +502,6 @@ M('trainStep', 'learning_rate Infinity', step({ learningRate: Infinity }), IA, '
 M('trainStep', 'learning_rate 1e38', step({ learningRate: 1e38 }), IA, 'learning_rate');
 M('trainStep', 'learning_rate NaN', step({ learningRate: NaN }), IA, 'learning_rate');
 M('trainStep', 'learning_rate -1', step({ learningRate: -1 }), IA, 'learning_rate');
-M('trainStep', 'learning_rate 0 (not a dry run)', step({ learningRate: 0 }), IA, 'learning_rate');
 M('trainStep', 'beta1 2', step({ beta1: 2 }), IA, 'beta1');
 M('trainStep', 'beta1 NaN', step({ beta1: NaN }), IA, 'beta1');
 M('trainStep', 'beta2 -5', step({ beta2: -5 }), IA, 'beta2');

@@ -26,5 +26,7 @@ export class AlreadyExistsError extends MemorizeError {}
 export class PermissionDeniedError extends MemorizeError {}
 /** The call's deadline passed before its work was done (checked between slices): DEADLINE_EXCEEDED. */
 export class DeadlineExceededError extends MemorizeError {}
+/** A service this one depends on does not answer (down, restarting, unreachable): UNAVAILABLE; worth retrying. */
+export class UnavailableError extends MemorizeError {}
 /** The caller cancelled the call (or the server is shutting down its work): CANCELLED. */
 export class CancelledError extends MemorizeError {}

@@ -14,6 +14,8 @@ export interface HostedService<D extends ServiceDefinitionLike = ServiceDefiniti
   implementation: Implementation<D>;
   /** Its .proto file relative to protoRoot, for reflection. */
   protoFile: string;
+  /** Called when shutdown starts, before the in-flight calls drain (e.g. to pause background work). */
+  onShutdown?: () => Promise<void>;
 }
 
 export interface StartOptions {
@@ -72,6 +74,15 @@ export async function startService(options: StartOptions): Promise<RunningServic
     stopping ??= new Promise<void>((resolve) => {
       logger.info({ reason, inFlight: tracker.size, graceMs: config.shutdownGraceMs }, 'draining');
       setServing('NOT_SERVING');
+      const hooks = Promise.all(
+        options.services.map(async (service) => {
+          try {
+            await service.onShutdown?.();
+          } catch (error) {
+            logger.error({ err: error, service: service.serviceName }, 'shutdown hook failed');
+          }
+        }),
+      );
       const timer = setTimeout(() => {
         logger.warn({ inFlight: tracker.size }, 'grace period over: cancelling remaining calls');
         tracker.abortAll('server shutting down');
@@ -80,9 +91,11 @@ export async function startService(options: StartOptions): Promise<RunningServic
       }, config.shutdownGraceMs);
       timer.unref();
       server.tryShutdown(() => {
-        clearTimeout(timer);
-        logger.info('stopped');
-        resolve();
+        void hooks.then(() => {
+          clearTimeout(timer);
+          logger.info('stopped');
+          resolve();
+        });
       });
     });
     return stopping;

@@ -9,6 +9,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
   ResourceExhaustedError,
+  UnavailableError,
 } from '@memorize/errors';
 
 /** A gRPC status with its message, ready to hand to a callback or emit on a stream. */
@@ -28,6 +29,7 @@ const codeOf: Array<[new (...args: never[]) => MemorizeError, status]> = [
   [PermissionDeniedError, status.PERMISSION_DENIED],
   [DeadlineExceededError, status.DEADLINE_EXCEEDED],
   [CancelledError, status.CANCELLED],
+  [UnavailableError, status.UNAVAILABLE],
 ];
 
 /** Error thrown by handlers to answer a specific status (CANCELLED, DEADLINE_EXCEEDED, UNIMPLEMENTED...). */

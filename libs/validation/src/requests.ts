@@ -353,10 +353,9 @@ export const modelHostRequests = {
       memoryId: optionalName,
       modelId: optionalName,
       rows: rows(trainingRow(ctx), 1),
-      // 0 is allowed only for a dry run (checked below).
-      learningRate: z
-        .number({ error: `must be a finite number in (0, ${MAX_LEARNING_RATE}]` })
-        .refine((v) => v === 0 || learningRate.safeParse(v).success),
+      // 0 is a real step (the AdamW moments and step count move, the weights do not): the first step of the
+      // reference warm-up schedule has learning rate 0.
+      learningRate: real({ min: 0, max: MAX_LEARNING_RATE }),
       weightDecay: weightDecay.optional(),
       gradClip: gradClip.optional(),
       beta1: beta.optional(),
@@ -377,13 +376,6 @@ export const modelHostRequests = {
         });
       if (r.modelId && r.anchorKlWeight > 0)
         issue.addIssue({ code: 'custom', path: ['anchorKlWeight'], message: 'must be 0 for a full-parameter step', input: r.anchorKlWeight });
-      if (r.learningRate === 0 && !r.dryRun)
-        issue.addIssue({
-          code: 'custom',
-          path: ['learningRate'],
-          message: `must be a finite number in (0, ${MAX_LEARNING_RATE}] (0 only with dry_run)`,
-          input: r.learningRate,
-        });
     }),
 };
 

@@ -1,7 +1,10 @@
-import { runServiceMain, type ConfigOverrides, type RunningService } from '@memorize/service-kit';
+import { loadServiceConfig, runServiceMain, settingOrExit, type ConfigOverrides, type RunningService } from '@memorize/service-kit';
 import { trainerService } from './service.js';
+import { loadTrainerSettings } from './settings.js';
 
 /** Starts the trainer service process (see `memorize serve trainer`). */
 export function main(overrides: ConfigOverrides = {}): Promise<RunningService> {
-  return runServiceMain('trainer', overrides, ({ logger }) => [trainerService(logger)]);
+  const settings = settingOrExit('trainer', () => loadTrainerSettings(overrides));
+  const { maxMessageBytes } = settingOrExit('trainer', () => loadServiceConfig('trainer', overrides));
+  return runServiceMain('trainer', overrides, ({ logger }) => [trainerService(logger, settings, maxMessageBytes)]);
 }
