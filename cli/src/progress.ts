@@ -34,6 +34,8 @@ export class RunProgress {
   private lastLine = 0;
   private drawn = false;
   private pendingLine: string | undefined;
+  /** The step line on the terminal's last line. */
+  private shown: string | undefined;
   private readonly tty: boolean;
 
   constructor(
@@ -49,7 +51,11 @@ export class RunProgress {
   update(event: trainer.WatchRunResponse): void {
     const now = Date.now();
     if (event.step < 0n) {
-      // A state change: always shown.
+      // A state change: always shown, after the latest step.
+      if (this.pendingLine && !this.tty) {
+        this.out.write(this.pendingLine + '\n');
+        this.pendingLine = undefined;
+      }
       this.note(`run ${this.runId}: ${stateName(event.state)}${event.message ? ` (${event.message})` : ''}`);
       return;
     }
@@ -57,7 +63,7 @@ export class RunProgress {
     if (event.memorizationError > 0 || event.locality > 0) {
       const parts = [`document NLL ${event.memorizationError.toFixed(4)}`];
       if (event.locality > 0) parts.push(`locality NLL ${event.locality.toFixed(4)}`);
-      const measure = `run ${this.runId}: step ${event.step}: ${parts.join(', ')}`;
+      const measure = `run ${this.runId}: after ${event.step + 1n} steps: ${parts.join(', ')}`;
       if (this.tty || event.step === 0n || now - this.lastLine >= this.lineEveryMs) this.note(measure, now);
     }
     if (this.tty) {
@@ -76,6 +82,7 @@ export class RunProgress {
     if (this.tty) {
       if (this.pendingLine) this.draw(Date.now());
       if (this.drawn) this.out.write('\n');
+      this.shown = undefined;
       this.drawn = false;
     } else if (this.pendingLine) {
       this.out.write(this.pendingLine + '\n');
@@ -101,10 +108,14 @@ export class RunProgress {
     return `run ${this.runId}: ${parts.join('  ')}`;
   }
 
+  /** Redraws the bar with the latest step (or the last drawn one, after a permanent line). */
   private draw(now: number): void {
-    if (!this.pendingLine) return;
-    const width = this.out.columns ?? 100;
-    this.out.write(`\r\x1b[2K${this.pendingLine.slice(0, Math.max(20, width - 1))}`);
+    const line = this.pendingLine ?? this.shown;
+    if (!line) return;
+    const width = this.out.columns || 100;
+    this.out.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
+    this.shown = line;
+    this.pendingLine = undefined;
     this.drawn = true;
     this.lastDraw = now;
   }
