@@ -12,9 +12,11 @@
 import {
   closeSync,
   constants,
+  existsSync,
   fstatSync,
   fsyncSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readSync,
@@ -334,6 +336,70 @@ export function checkOverwrite(path: string, field: string, rule: OverwriteRule)
     ours = false;
   }
   if (!ours) throw new AlreadyExistsError(`${field}: ${shown} exists and is not ${rule.what}; refusing to overwrite it`, field);
+}
+
+export interface FolderOverwriteRule {
+  /** The caller asked to replace an existing folder. */
+  overwrite: boolean;
+  /** True when the existing folder is one of ours (e.g. holds SaveModel's marker): only those are replaced. */
+  isOurs: (folder: string) => boolean;
+  /** What our folders are, for the message ("a folder written by SaveModel"). */
+  what: string;
+  shown?: string;
+}
+
+/**
+ * Writes a folder atomically: `fill` writes its files into a fresh temp folder beside `path`, which is then
+ * renamed to `path`. An existing `path` is AlreadyExistsError unless `overwrite` is set and it is a folder (not a
+ * link) that `isOurs` recognises; it is then moved aside, replaced and removed, so `path` holds the old folder or
+ * the new one, never a mix. On failure the temp folder is removed and `path` is untouched. File-system errors are
+ * domain errors naming `field`; errors of `fill` pass through.
+ */
+export function writeFolderAtomic(path: string, fill: (tmp: string) => void, field: string, rule: FolderOverwriteRule): void {
+  checkPathText(path, field);
+  const shown = rule.shown ?? path;
+  let exists = false;
+  try {
+    const st = lstatSync(path);
+    exists = true;
+    if (!rule.overwrite) throw new AlreadyExistsError(`${field}: ${shown} already exists (set overwrite to replace ${rule.what})`, field);
+    if (!st.isDirectory()) throw new AlreadyExistsError(`${field}: ${shown} exists and is ${describeType(st)}; only ${rule.what} is replaced`, field);
+    let ours: boolean;
+    try {
+      ours = rule.isOurs(path);
+    } catch {
+      ours = false;
+    }
+    if (!ours) throw new AlreadyExistsError(`${field}: ${shown} exists and is not ${rule.what}; refusing to overwrite it`, field);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw exists ? error : fsError(error, field, shown);
+  }
+  const parent = dirname(path);
+  const tmp = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    mkdirSync(parent, { recursive: true });
+    mkdirSync(tmp);
+  } catch (error) {
+    throw fsError(error, field, shown);
+  }
+  try {
+    fill(tmp);
+    syncFolder(tmp);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  const old = `${tmp}.old`;
+  try {
+    if (exists) renameSync(path, old);
+    renameSync(tmp, path);
+  } catch (error) {
+    if (exists && !existsSync(path)) renameSync(old, path);
+    rmSync(tmp, { recursive: true, force: true });
+    throw fsError(error, field, shown);
+  }
+  rmSync(old, { recursive: true, force: true });
+  syncFolder(parent);
 }
 
 /**

@@ -6,7 +6,7 @@
  * Llama-architecture models only.
  */
 import { basename, dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { tf, writeSafetensors, type TensorToWrite } from '@memorize/tensor';
 import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
 import { readRegularFile, writeFileAtomic } from '@memorize/files';
@@ -214,7 +214,7 @@ export interface WriteHfModelOptions {
   /**
    * The tokenizer the model was loaded with, copied into the folder: a tokenizer.json (with the
    * special_tokens_map.json and tokenizer_config.json beside it, which give BOS/EOS) or a llama2.c tokenizer.bin
-   * (written as tokenizer.bin, which loadTokenizer finds in a folder without tokenizer.json).
+   * (written as tokenizer.bin, which loadTokenizer finds in a folder without tokenizer.json); or a folder holding one.
    */
   tokenizer?: string;
   /** The checkpoint tensors to write (default: checkpointTensors(model)), in the model's pairing. */
@@ -236,7 +236,11 @@ export function writeHfModel(model: TransformerModel, folder: string, options: W
   if (options.tokenizer) copyTokenizer(options.tokenizer, folder);
 }
 
-function copyTokenizer(path: string, folder: string): void {
+function copyTokenizer(given: string, folder: string): void {
+  // A folder (an HF checkpoint's own, as resolveTokenizerPath gives it) stands for the tokenizer file inside it.
+  const inFolder = statSync(given).isDirectory() ? ['tokenizer.json', 'tokenizer.bin'].map((f) => join(given, f)).find((f) => existsSync(f)) : given;
+  if (!inFolder) throw new InvalidArgumentError(`${given}: a folder without tokenizer.json or tokenizer.bin`, 'tokenizer');
+  const path = inFolder;
   const bytes = readRegularFile(path, 'tokenizer');
   const isJson = path.endsWith('.json') || bytes.subarray(0, 64).toString('utf8').trimStart().startsWith('{');
   if (!isJson) {

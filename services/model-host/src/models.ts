@@ -17,7 +17,8 @@ import { ByteBudgetCache, defaultCacheBytes, type Implementation } from '@memori
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, shownInRoot, type ClientFile } from '@memorize/files';
 
 export { checkTokenIds as checkIds };
-import { UseCount, type Release } from '@memorize/engine';
+import { RwLock, UseCount, type Release } from '@memorize/engine';
+import type { FullTrainer } from '@memorize/memory';
 import { betweenSlices, type BackendChoice, type SliceOptions } from '@memorize/tensor';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
 import type { modelHost } from '@memorize/contracts';
@@ -35,6 +36,19 @@ export interface HeldModel {
   bytes: number;
   /** Calls using the model right now (see {@link withModelPins}); a model in use is never evicted or disposed. */
   uses: UseCount;
+  /** Real path of the tokenizer it was loaded with (SaveModel copies it into the folder it writes). */
+  tokenizerPath: string;
+  /** The fingerprint of the weights as loaded; model.fingerprint moves on with full-parameter training. */
+  loadedFingerprint: string;
+  /**
+   * Calls that run the weights (Score, Generate, DocumentLoss, memory TrainStep, SaveModel) share it; a
+   * full-parameter TrainStep takes it alone, so no call sees the weights change under it.
+   */
+  lock: RwLock;
+  /** The full-parameter trainer (variables and AdamW moments) once a full TrainStep ran or LoadModel restored one. */
+  trainer?: FullTrainer;
+  /** Its hyper-parameters (JSON), to notice when a request changes them. */
+  trainerOptions?: string;
 }
 
 /** The call in progress (its method name) and the models it touched, each held until the call settles. */
@@ -108,7 +122,8 @@ export class ModelRegistry {
       budgetName: '--model-cache-bytes',
       noun: 'model',
       // Reservations of loads in progress have no model and are never evicted.
-      canEvict: (id, held) => held !== undefined && held.uses.count === 0 && !this.protectors.some((p) => p(id)),
+      // Nor is a model under full-parameter training: its trained weights and optimizer exist nowhere else.
+      canEvict: (id, held) => held !== undefined && held.uses.count === 0 && !held.trainer && !this.protectors.some((p) => p(id)),
       onEvict: (_id, held) => {
         held!.model.dispose();
         for (const listener of this.evictListeners) listener(held!);
@@ -140,17 +155,27 @@ export class ModelRegistry {
 
   private readonly loading = new Map<string, Promise<{ held: HeldModel; alreadyLoaded: boolean }>>();
 
-  /** LoadModel's work; `slices` lets the loader yield between tensors and stop when the call is cancelled. */
-  async load(request: modelHost.LoadModelRequest, slices: SliceOptions = {}): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
+  /**
+   * LoadModel's work; `slices` lets the loader yield between tensors and stop when the call is cancelled. `prepare`
+   * runs on a newly loaded model before any other call can see it (LoadModel restores the optimizer there); when it
+   * throws, the model is disposed and the load fails.
+   */
+  async load(
+    request: modelHost.LoadModelRequest,
+    slices: SliceOptions = {},
+    prepare?: (held: HeldModel) => void,
+  ): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const path = this.resolve(request.path, 'path').path;
     for (const held of this.list()) {
-      if (held.path === path && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
+      // A model trained since its load no longer is that checkpoint.
+      const pristine = held.model.fingerprint === held.loadedFingerprint;
+      if (held.path === path && pristine && (!request.modelId || request.modelId === held.id)) return { held, alreadyLoaded: true };
     }
     // Concurrent loads of the same path and name share one load instead of reading the weights twice.
     const key = `${path}\u0000${request.modelId}`;
     const pending = this.loading.get(key);
     if (pending) return { ...(await pending), alreadyLoaded: true };
-    const load = this.loadNew(path, request, slices).finally(() => this.loading.delete(key));
+    const load = this.loadNew(path, request, slices, prepare).finally(() => this.loading.delete(key));
     this.loading.set(key, load);
     return load;
   }
@@ -159,6 +184,7 @@ export class ModelRegistry {
     path: string,
     request: modelHost.LoadModelRequest,
     slices: SliceOptions,
+    prepare?: (held: HeldModel) => void,
   ): Promise<{ held: HeldModel; alreadyLoaded: boolean }> {
     const root = this.modelRoot;
     const modelFile: ClientFile = { field: 'path', client: request.path, path };
@@ -190,12 +216,25 @@ export class ModelRegistry {
       const existing = this.models.peek(id);
       if (existing) {
         if (existing.model.fingerprint !== model.fingerprint) {
-          throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.shown})`, 'model_id');
+          const trained = existing.model.fingerprint !== existing.loadedFingerprint ? ', trained since its load' : '';
+          throw new InvalidArgumentError(`model_id "${id}" already holds a different model (${existing.shown}${trained})`, 'model_id');
         }
         model.dispose();
         return { held: existing, alreadyLoaded: true };
       }
-      const held: HeldModel = { id, path, shown: shownInRoot(root, path), model, tokenizer, bytes: bytes!.weightAndRopeBytes, uses: new UseCount() };
+      const held: HeldModel = {
+        id,
+        path,
+        shown: shownInRoot(root, path),
+        model,
+        tokenizer,
+        bytes: bytes!.weightAndRopeBytes,
+        uses: new UseCount(),
+        tokenizerPath: tokenizerFile.path,
+        loadedFingerprint: model.fingerprint,
+        lock: new RwLock(),
+      };
+      prepare?.(held);
       // The reservation was just released: this takes its place (a concurrent load may have pushed the total over).
       this.models.set(id, held, held.bytes);
       return { held, alreadyLoaded: false };
@@ -244,6 +283,7 @@ export class ModelRegistry {
   async unload(held: HeldModel): Promise<void> {
     if (this.models.peek(held.id) === held) this.models.delete(held.id);
     await held.uses.whenUnused();
+    held.trainer?.dispose();
     held.model.dispose();
   }
 

@@ -4,6 +4,7 @@ import { documentLosses, generate, scoreContinuations, StreamDecoder } from '@me
 import { DEFAULT_QUEUE_DEPTH, type CallContext, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
 import type { BackendChoice } from '@memorize/tensor';
 import { modelContext, validators, type ValidationContext } from '@memorize/validation';
+import { FullTraining } from './full.js';
 import { MemoryStore, type MemoryBinding } from './memories.js';
 import { checkIds, ModelRegistry, type HeldModel } from './models.js';
 
@@ -34,6 +35,7 @@ function clientOf(ctx: CallContext): string {
  * the whole call — calling libs/lm and libs/memory.
  */
 export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, engine: Engine): Implementation<Definition> {
+  const full = new FullTraining(models, memories);
   /** The context of a loaded model (none when it is not loaded: the store then answers NOT_FOUND). */
   const contextOf = (modelId: string): ValidationContext => {
     const held = models.list().find((m) => m.id === modelId);
@@ -60,13 +62,23 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
       },
       work,
     );
-  /** The lock a call using `binding`'s memory reads under (none without a memory). */
-  const reading = (binding: MemoryBinding): LockRequest[] => (binding.memory ? [{ lock: binding.memory.lock, mode: 'read' }] : []);
+  /**
+   * The locks a call running the model's weights reads under: the model's (a full-parameter TrainStep writes it)
+   * and `binding`'s memory's, when it uses one.
+   */
+  const reading = (held: HeldModel, binding: MemoryBinding = {}): LockRequest[] => [
+    { lock: held.lock, mode: 'read' },
+    ...(binding.memory ? [{ lock: binding.memory.lock, mode: 'read' as const }] : []),
+  ];
   return {
     async loadModel(request, ctx) {
       validate.loadModel(request);
-      const { held, alreadyLoaded } = await job(ctx, 'LoadModel', request.modelId || request.path, (j) => models.load(request, j));
-      return { model: models.info(held, engine.queueLength(held.id)), alreadyLoaded, optimizerRestored: false };
+      let optimizerRestored = false;
+      const prepare = (held: HeldModel) => {
+        optimizerRestored = full.restore(held, request);
+      };
+      const { held, alreadyLoaded } = await job(ctx, 'LoadModel', request.modelId || request.path, (j) => models.load(request, j, prepare));
+      return { model: models.info(held, engine.queueLength(held.id)), alreadyLoaded, optimizerRestored };
     },
     async listModels(request) {
       validate.listModels(request);
@@ -118,7 +130,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
               nextSlice: j.nextSlice,
             },
           ),
-        reading(binding),
+        reading(held, binding),
       );
       return { scores: results.map((r, i) => ({ logprob: r.logprob, tokens: request.items[i].continuation.length, greedy: r.greedy })) };
     },
@@ -165,7 +177,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
           const last = { id: -1, text: reason === modelHost.FinishReason.FINISH_REASON_STOP ? '' : decoder.flush(), finishReason: reason };
           await j.outside(send(last));
         },
-        reading(binding),
+        reading(held, binding),
       );
     },
     async documentLoss(request, ctx) {
@@ -182,7 +194,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
             request.rows.map((r) => ({ ids: r.ids, docId: docId(r.documentIndex) })),
             { batchSize: request.batchSize || 8, sliceTokens: SLICE_TOKENS, hooks: binding.hooks, signal: j.signal, nextSlice: j.nextSlice },
           ),
-        reading(binding),
+        reading(held, binding),
       );
       return { rowLoss: result.rowLoss, rowTokens: result.rowTokens, loss: result.loss, tokens: BigInt(result.tokens) };
     },
@@ -213,6 +225,12 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
       // Read-locked: the weights and the optimizer state written are of one version.
       return job(ctx, 'SaveMemory', held.modelId, () => memories.save(request), [{ lock: held.lock, mode: 'read' }]);
     },
+    async saveModel(request, ctx) {
+      validate.saveModel(request);
+      const held = models.get(request.modelId);
+      // Read-locked: the weights and the optimizer state written are of one version.
+      return job(ctx, 'SaveModel', held.id, () => full.save(held, request), reading(held));
+    },
     async loadMemory(request, ctx) {
       validate.loadMemory(request);
       const model = models.get(request.modelId);
@@ -220,10 +238,20 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
       return { memory: memories.info(held), optimizerRestored };
     },
     async trainStep(request, ctx) {
+      if (request.modelId) {
+        validate.trainStep(request, contextOf(request.modelId));
+        const model = models.get(request.modelId);
+        // The model's lock alone: calls running its weights that arrived before it finish first, later ones wait.
+        return job(ctx, 'TrainStep', model.id, async (j) => full.trainStep(model, request, j), [{ lock: model.lock, mode: 'write' }]);
+      }
       validate.trainStep(request, contextOfMemory(request.memoryId));
       const held = memories.get(request.memoryId);
+      const model = models.get(held.modelId);
       // Write-locked: it waits for the calls reading the memory that arrived before it, and those after wait for it.
-      return job(ctx, 'TrainStep', held.modelId, (j) => memories.trainStep(request, j), [{ lock: held.lock, mode: 'write' }]);
+      return job(ctx, 'TrainStep', held.modelId, (j) => memories.trainStep(request, j), [
+        { lock: model.lock, mode: 'read' },
+        { lock: held.lock, mode: 'write' },
+      ]);
     },
   };
 }
