@@ -6,7 +6,7 @@ import { Metadata, status, type ClientReadableStream, type ServiceError } from '
 import { common, trainer } from '@memorize/contracts';
 import { InvalidArgumentError } from '@memorize/errors';
 import { callUnary, connect, defaultPorts } from '@memorize/service-kit';
-import { configKeyInMessage, configKeyOf, loadTrainConfig, type TrainConfig } from '../train-config.js';
+import { configKeyInMessage, configKeyOf, loadTrainConfig, memoryKinds, type TrainConfig } from '../train-config.js';
 import { isTerminal, RunProgress, stateName } from '../progress.js';
 import { readStack, stackDir } from './stack.js';
 
@@ -287,6 +287,9 @@ export async function runsList(options: RunsOptions & { state?: string; limit?: 
   });
 }
 
+/** A memory kind by its config name ("doc-key"). */
+const memoryName = (kind: common.MemoryKind): string => Object.entries(memoryKinds).find(([, v]) => v === kind)?.[0] ?? String(kind);
+
 /** `memorize runs show ID`: the summary, the spec, the curves, checkpoints and timings. */
 export async function runsShow(runId: string, options: RunsOptions, out: Out): Promise<void> {
   await withClient(options, async (client, address) => {
@@ -300,7 +303,7 @@ export async function runsShow(runId: string, options: RunsOptions, out: Out): P
     if (spec) {
       const kind = spec.jobKind === trainer.JobKind.JOB_KIND_FULL ? 'full' : 'memory';
       out.write(
-        `job           ${kind}${spec.memory && kind === 'memory' ? ` (${common.memoryKindToJSON(spec.memory.kind)}, layer ${spec.memory.layer})` : ''}\n`,
+        `job           ${kind}${spec.memory && kind === 'memory' ? ` (${memoryName(spec.memory.kind)}, layer ${spec.memory.layer}, ${spec.memory.entries || 128} entries)` : ''}\n`,
       );
       out.write(`model         ${spec.modelPath}\n`);
       out.write(`corpus        ${spec.pagesPath} (top ${spec.topN || 'all'})\n`);
