@@ -33,6 +33,8 @@ export class RunProgress {
   private lastDraw = 0;
   private lastLine = 0;
   private drawn = false;
+  /** Whether a step line was printed yet (plain lines: the first one is shown at once). */
+  private stepShown = false;
   private pendingLine: string | undefined;
   /** The step line on the terminal's last line. */
   private shown: string | undefined;
@@ -69,8 +71,9 @@ export class RunProgress {
     if (this.tty) {
       this.pendingLine = line;
       if (now - this.lastDraw >= 100) this.draw(now);
-    } else if (now - this.lastLine >= this.lineEveryMs) {
+    } else if (!this.stepShown || now - this.lastLine >= this.lineEveryMs) {
       this.note(line, now);
+      this.stepShown = true;
       this.pendingLine = undefined;
     } else {
       this.pendingLine = line;
