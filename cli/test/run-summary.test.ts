@@ -5,7 +5,7 @@ import { common, trainer } from '@memorize/contracts';
 import { summarize } from '../src/commands/runs.js';
 import { clock, RunProgress } from '../src/progress.js';
 
-const run = (fields: Partial<trainer.Run>): trainer.Run => trainer.Run.fromPartial({ runId: 'r1', ...fields });
+const run = (fields: trainer.DeepPartial<trainer.Run>): trainer.Run => trainer.Run.fromPartial({ runId: 'r1', ...fields });
 
 test('summary of a finished run: figures from the record, the curve deciding before/after', () => {
   const s = summarize(
