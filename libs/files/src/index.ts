@@ -305,11 +305,11 @@ function syncFolder(folder: string): void {
 }
 
 export interface OverwriteRule {
-  /** The caller asked to replace an existing file. */
+  /** The caller asked to replace an existing file (or folder, for writeFolderAtomic). */
   overwrite: boolean;
-  /** True when the existing regular file is one of ours (e.g. a memory file): only those are replaced. */
+  /** True when the existing regular file (folder) is one of ours (e.g. a memory file): only those are replaced. */
   isOurs: (path: string) => boolean;
-  /** What our files are, for the message ("a memory file"). */
+  /** What our files are, for the message ("a memory file", "a folder written by SaveModel"). */
   what: string;
   shown?: string;
 }
@@ -319,16 +319,23 @@ export interface OverwriteRule {
  * one is AlreadyExistsError unless `overwrite` is set and it is a regular file that `isOurs` recognises.
  */
 export function checkOverwrite(path: string, field: string, rule: OverwriteRule): void {
+  checkReplaceable(path, field, rule, 'file');
+}
+
+/** The no-overwrite rule for a file or a folder; returns whether `path` exists (and may then be replaced). */
+function checkReplaceable(path: string, field: string, rule: OverwriteRule, kind: 'file' | 'folder'): boolean {
   const shown = rule.shown ?? path;
   let st: Stats;
   try {
     st = lstatSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw fsError(error, field, shown);
   }
   if (!rule.overwrite) throw new AlreadyExistsError(`${field}: ${shown} already exists (set overwrite to replace ${rule.what})`, field);
-  if (!st.isFile()) throw new AlreadyExistsError(`${field}: ${shown} exists and is ${describeType(st)}; only ${rule.what} is replaced`, field);
+  if (kind === 'file' ? !st.isFile() : !st.isDirectory()) {
+    throw new AlreadyExistsError(`${field}: ${shown} exists and is ${describeType(st)}; only ${rule.what} is replaced`, field);
+  }
   let ours: boolean;
   try {
     ours = rule.isOurs(path);
@@ -336,16 +343,7 @@ export function checkOverwrite(path: string, field: string, rule: OverwriteRule)
     ours = false;
   }
   if (!ours) throw new AlreadyExistsError(`${field}: ${shown} exists and is not ${rule.what}; refusing to overwrite it`, field);
-}
-
-export interface FolderOverwriteRule {
-  /** The caller asked to replace an existing folder. */
-  overwrite: boolean;
-  /** True when the existing folder is one of ours (e.g. holds SaveModel's marker): only those are replaced. */
-  isOurs: (folder: string) => boolean;
-  /** What our folders are, for the message ("a folder written by SaveModel"). */
-  what: string;
-  shown?: string;
+  return true;
 }
 
 /**
@@ -353,27 +351,12 @@ export interface FolderOverwriteRule {
  * renamed to `path`. An existing `path` is AlreadyExistsError unless `overwrite` is set and it is a folder (not a
  * link) that `isOurs` recognises; it is then moved aside, replaced and removed, so `path` holds the old folder or
  * the new one, never a mix. On failure the temp folder is removed and `path` is untouched. File-system errors are
- * domain errors naming `field`; errors of `fill` pass through.
+ * domain errors naming `field`; errors of `fill` pass through. `rule.isOurs` gets the folder.
  */
-export function writeFolderAtomic(path: string, fill: (tmp: string) => void, field: string, rule: FolderOverwriteRule): void {
+export function writeFolderAtomic(path: string, fill: (tmp: string) => void, field: string, rule: OverwriteRule): void {
   checkPathText(path, field);
   const shown = rule.shown ?? path;
-  let exists = false;
-  try {
-    const st = lstatSync(path);
-    exists = true;
-    if (!rule.overwrite) throw new AlreadyExistsError(`${field}: ${shown} already exists (set overwrite to replace ${rule.what})`, field);
-    if (!st.isDirectory()) throw new AlreadyExistsError(`${field}: ${shown} exists and is ${describeType(st)}; only ${rule.what} is replaced`, field);
-    let ours: boolean;
-    try {
-      ours = rule.isOurs(path);
-    } catch {
-      ours = false;
-    }
-    if (!ours) throw new AlreadyExistsError(`${field}: ${shown} exists and is not ${rule.what}; refusing to overwrite it`, field);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw exists ? error : fsError(error, field, shown);
-  }
+  const exists = checkReplaceable(path, field, rule, 'folder');
   const parent = dirname(path);
   const tmp = join(parent, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AlreadyExistsError } from '@memorize/errors';
-import { writeFolderAtomic, type FolderOverwriteRule } from '@memorize/files';
+import { writeFolderAtomic, type OverwriteRule } from '@memorize/files';
 
 /** writeFolderAtomic: a folder appears whole or not at all, and only folders of ours are ever replaced. */
 
@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'memorize-folders-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const ours = (folder: string) => existsSync(join(folder, 'ours'));
-const rule = (overwrite: boolean): FolderOverwriteRule => ({ overwrite, isOurs: ours, what: 'a folder of ours' });
+const rule = (overwrite: boolean): OverwriteRule => ({ overwrite, isOurs: ours, what: 'a folder of ours' });
 const fill = (text: string) => (tmp: string) => {
   writeFileSync(join(tmp, 'ours'), '');
   writeFileSync(join(tmp, 'data'), text);

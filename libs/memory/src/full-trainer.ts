@@ -17,7 +17,7 @@ import {
 } from '@memorize/lm';
 import { tf, type SliceOptions } from '@memorize/tensor';
 import { lmLoss, type TrainingRow } from './losses.js';
-import { AdamW, clipByGlobalNorm, loadAdamWState, saveAdamWState, type AdamWOptions, type AdamWState } from './optim.js';
+import { AdamW, applyGradients, loadAdamWState, saveAdamWState, type AdamWOptions, type AdamWState } from './optim.js';
 import { TRAINING_DEFAULTS } from './training-defaults.js';
 import type { StepResult } from './trainer.js';
 
@@ -90,15 +90,11 @@ export class FullTrainer {
       tokens = l.tokens;
       return l.loss;
     }, [...this.params.values()]);
-    const named = new Map<string, tf.Tensor>();
-    for (const [varName, g] of Object.entries(grads)) named.set(this.byVariable.get(varName) ?? varName, g);
-    const clipped = clipByGlobalNorm(named, this.gradClip);
-    this.optimizer.apply(clipped.grads, lr);
-    for (const g of clipped.grads.values()) g.dispose();
+    const gradNorm = applyGradients(this.optimizer, grads, this.byVariable, this.gradClip, lr);
     const loss = value.dataSync()[0];
     value.dispose();
     this.publish();
-    return { loss, lmLoss: loss, gradNorm: clipped.norm, step: this.steps, tokens };
+    return { loss, lmLoss: loss, gradNorm, step: this.steps, tokens };
   }
 
   /** Rebuilds the model's runtime weights from the variables (the loaders' own packing) and swaps them in. */

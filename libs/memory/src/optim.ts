@@ -163,6 +163,26 @@ export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number)
   return { grads: out, norm };
 }
 
+/**
+ * One optimizer step from a tape's gradients (keyed by tf variable name; `names` maps them to the optimizer's
+ * names): clipped by global norm (maxNorm 0: not clipped), applied at `lr`, then disposed. Returns the norm before
+ * clipping.
+ */
+export function applyGradients(
+  optimizer: AdamW,
+  grads: Readonly<Record<string, tf.Tensor>>,
+  names: ReadonlyMap<string, string>,
+  maxNorm: number,
+  lr: number,
+): number {
+  const named = new Map<string, tf.Tensor>();
+  for (const [varName, g] of Object.entries(grads)) named.set(names.get(varName) ?? varName, g);
+  const clipped = clipByGlobalNorm(named, maxNorm);
+  optimizer.apply(clipped.grads, lr);
+  for (const g of clipped.grads.values()) g.dispose();
+  return clipped.norm;
+}
+
 export interface CosineSchedule {
   /** Peak learning rate (reference 1e-3). */
   peak: number;

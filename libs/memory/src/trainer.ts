@@ -12,7 +12,7 @@ import { documentKey, randomKey } from './kinds/doc-key/entries.js';
 import { guidanceLoss, lmLoss, padRows, type TrainingRow } from './losses.js';
 import { memoryHooks, type MemoryModule } from './module.js';
 import { deriveSeed, mulberry32 } from './hash.js';
-import { AdamW, clipByGlobalNorm, loadAdamWState, saveAdamWState, type AdamWOptions, type AdamWState } from './optim.js';
+import { AdamW, applyGradients, loadAdamWState, saveAdamWState, type AdamWOptions, type AdamWState } from './optim.js';
 import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 export interface TrainerOptions extends AdamWOptions {
@@ -154,16 +154,12 @@ export class MemoryTrainer {
       }
       return anchors ? (tf.add(loss, tf.mul(this.anchorKl(anchors), this.anchorWeight)) as tf.Scalar) : loss;
     }, this.memory.variables());
-    const named = new Map<string, tf.Tensor>();
-    for (const [varName, g] of Object.entries(grads)) named.set(this.byVariable.get(varName) ?? varName, g);
-    const clipped = clipByGlobalNorm(named, this.gradClip);
-    this.optimizer.apply(clipped.grads, lr);
-    for (const g of clipped.grads.values()) g.dispose();
+    const gradNorm = applyGradients(this.optimizer, grads, this.byVariable, this.gradClip, lr);
     const loss = value.dataSync()[0];
     const lm = lmPart ? lmPart.dataSync()[0] : loss;
     value.dispose();
     lmPart?.dispose();
-    return { loss, lmLoss: lm, gradNorm: clipped.norm, step: this.steps, tokens };
+    return { loss, lmLoss: lm, gradNorm, step: this.steps, tokens };
   }
 
   getState(): AdamWState {

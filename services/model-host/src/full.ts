@@ -13,10 +13,10 @@ import {
   writeFolderAtomic,
 } from '@memorize/files';
 import { checkpointTensors, checkTrainableArchitecture, loadModel, readHfTensors, writeHfModel } from '@memorize/lm';
-import { ADAMW_STATE_FORMAT, FullTrainer, isMemorizeFile, lmLoss, TRAINING_DEFAULTS, type FullTrainerOptions } from '@memorize/memory';
+import { ADAMW_STATE_FORMAT, FullTrainer, isMemorizeFile, lmLoss } from '@memorize/memory';
 import { tf, type SliceOptions } from '@memorize/tensor';
 import { FailedPreconditionError, InvalidArgumentError } from '@memorize/errors';
-import type { MemoryStore } from './memories.js';
+import { optimizerOptions, type MemoryStore } from './memories.js';
 import type { HeldModel, ModelRegistry } from './models.js';
 
 /** SaveModel's marker in every folder it writes: only such folders are replaced with overwrite. */
@@ -24,18 +24,6 @@ export const MODEL_FOLDER_MARKER = 'memorize.json';
 export const MODEL_FOLDER_FORMAT = 'memorize.model/v1';
 /** The optimizer state SaveModel writes with include_optimizer and LoadModel restores. */
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
-
-/** The AdamW settings of a full-parameter TrainStep: unset fields take the reference defaults (as memory steps). */
-function fullOptions(request: Partial<modelHost.TrainStepRequest>): FullTrainerOptions {
-  const d = TRAINING_DEFAULTS;
-  return {
-    weightDecay: request.weightDecay ?? d.weightDecay,
-    gradClip: request.gradClip ?? d.gradClip,
-    beta1: request.beta1 ?? d.beta1,
-    beta2: request.beta2 ?? d.beta2,
-    epsilon: request.epsilon ?? d.epsilon,
-  };
-}
 
 /** True when `folder` holds SaveModel's marker. */
 function isSavedModelFolder(folder: string): boolean {
@@ -76,7 +64,7 @@ export class FullTraining {
       const loss = tf.tidy(() => lmLoss(held.model, rows).loss.dataSync()[0]);
       return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer?.steps ?? 0), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
     }
-    const options = fullOptions(request);
+    const options = optimizerOptions(request);
     const key = JSON.stringify(options);
     if (!held.trainer) {
       held.trainer = new FullTrainer(held.model, options);
@@ -144,7 +132,7 @@ export class FullTraining {
       throw new InvalidArgumentError(`${shown} is not an optimizer-state file (pass skip_optimizer to load the model without it)`, 'path');
     }
     checkTrainableArchitecture(held.model.config, 'path');
-    const options = fullOptions({});
+    const options = optimizerOptions({});
     let trainer: FullTrainer | undefined;
     try {
       trainer = new FullTrainer(held.model, options, readHfTensors(folder, checkpointTensors(held.model).keys()));

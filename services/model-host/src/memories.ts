@@ -15,6 +15,7 @@ import {
   type MaskSource,
   type MemoryConfig,
   type MemoryModule,
+  type FullTrainerOptions,
   type TrainerOptions,
 } from '@memorize/memory';
 import type { LayerHook } from '@memorize/lm';
@@ -138,8 +139,8 @@ export function memoryConfigToProto(memory: MemoryModule): common.MemoryConfig {
   };
 }
 
-/** The trainer settings of a TrainStep request: unset fields take the reference defaults. */
-function trainerOptions(request: Partial<modelHost.TrainStepRequest>): TrainerOptions {
+/** The AdamW and clipping settings of a TrainStep request (memory or full-parameter): unset fields take the reference defaults. */
+export function optimizerOptions(request: Partial<modelHost.TrainStepRequest>): FullTrainerOptions {
   const d = TRAINING_DEFAULTS;
   return {
     weightDecay: request.weightDecay ?? d.weightDecay,
@@ -147,8 +148,12 @@ function trainerOptions(request: Partial<modelHost.TrainStepRequest>): TrainerOp
     beta1: request.beta1 ?? d.beta1,
     beta2: request.beta2 ?? d.beta2,
     epsilon: request.epsilon ?? d.epsilon,
-    anchorWeight: request.anchorKlWeight ?? 0,
   };
+}
+
+/** The trainer settings of a memory TrainStep request: the optimizer's and the anchor term's weight. */
+function trainerOptions(request: Partial<modelHost.TrainStepRequest>): TrainerOptions {
+  return { ...optimizerOptions(request), anchorWeight: request.anchorKlWeight ?? 0 };
 }
 
 const namePattern = /^[A-Za-z0-9._-]{1,128}$/;
