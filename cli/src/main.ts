@@ -51,7 +51,11 @@ program
 const stack = program.command('stack').description('the local stack: all four services as background processes');
 const portOptions = (cmd: Command): Command => {
   for (const name of serviceNames)
-    cmd.addOption(new Option(`--${name}-port <n>`, `port of ${name}`).argParser((v) => integerIn(v, `--${name}-port`, 0, 65535)));
+    cmd.addOption(
+      new Option(`--${name}-port <n>`, name === 'model-host' ? 'port of the (first) model-host' : `port of ${name}`).argParser((v) =>
+        integerIn(v, `--${name}-port`, 0, 65535),
+      ),
+    );
   return cmd;
 };
 portOptions(

@@ -81,7 +81,7 @@ export const configFields: readonly ConfigField[] = [
     key: 'memory.kind',
     proto: 'memory.kind',
     value: oneOf(memoryKinds),
-    doc: 'memory | dlp | simset | random | doc-key (required for job memory)',
+    doc: 'the memory module (required for job memory)',
   },
   {
     key: 'memory.layer',
@@ -94,7 +94,7 @@ export const configFields: readonly ConfigField[] = [
     key: 'memory.mode',
     proto: 'memory.mode',
     value: oneOf({ dim: common.MaskMode.MASK_MODE_DIM, token: common.MaskMode.MASK_MODE_TOKEN }),
-    doc: 'document-wise mask mode: dim | token (simset only) [dim]',
+    doc: 'document-wise mask mode; token for simset only [dim]',
   },
   { key: 'memory.shingle_k', proto: 'memory.shingle_k', value: int(1, MAX_SHINGLE_K), doc: 'shingle length k (simset, token mode) [2]' },
   { key: 'memory.alpha', proto: 'memory.alpha', value: num(0, 1), doc: 'soft-mask strength, 0 = no bias .. 1 = hard mask [1]' },
@@ -105,7 +105,7 @@ export const configFields: readonly ConfigField[] = [
     key: 'memory.gelu',
     proto: 'memory.gelu',
     value: oneOf({ erf: common.Gelu.GELU_ERF, tanh: common.Gelu.GELU_TANH }),
-    doc: 'GELU variant: erf | tanh [erf]',
+    doc: 'GELU variant [erf]',
   },
   {
     key: 'memory.set_probability',
@@ -118,7 +118,7 @@ export const configFields: readonly ConfigField[] = [
     key: 'memory.key_generator',
     proto: 'memory.key_generator',
     value: oneOf({ linear: common.KeyGenerator.KEY_GENERATOR_LINEAR, nonlinear: common.KeyGenerator.KEY_GENERATOR_NONLINEAR }),
-    doc: 'doc-key: linear | nonlinear [linear]',
+    doc: 'doc-key: key generator [linear]',
   },
   {
     key: 'memory.key_activation',
@@ -128,7 +128,7 @@ export const configFields: readonly ConfigField[] = [
       relu: common.KeyActivation.KEY_ACTIVATION_RELU,
       sigmoid: common.KeyActivation.KEY_ACTIVATION_SIGMOID,
     }),
-    doc: 'doc-key: tanh | relu | sigmoid [sigmoid]',
+    doc: 'doc-key: key activation [sigmoid]',
   },
   { key: 'memory.guidance_weight', proto: 'memory.guidance_weight', value: num(0, MAX_LOSS_WEIGHT), doc: 'doc-key: weight of the guidance term [1]' },
   {
@@ -197,7 +197,7 @@ export const configFields: readonly ConfigField[] = [
     key: 'job',
     proto: 'job_kind',
     value: oneOf({ memory: trainer.JobKind.JOB_KIND_MEMORY, full: trainer.JobKind.JOB_KIND_FULL }),
-    doc: 'memory (train a memory on the frozen model) | full (train every base weight, no memory section) [memory]',
+    doc: 'memory: train a memory on the frozen model; full: every base weight, no memory section [memory]',
   },
   {
     key: 'output',
