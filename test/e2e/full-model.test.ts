@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
 import { callUnary, connect, status } from '@memorize/service-kit';
-import { DEMO_DOCUMENT_SETS } from '@memorize/memory';
-import { maxAbsDiff, relDiff, startServiceProcess, storiesHf, type ServiceProcess } from '@memorize/testing';
+import { DEMO_DOCUMENT_SETS, DEMO_OUTSIDE_TEXTS } from '@memorize/memory';
+import { maxAbsDiff, relDiff, runPython, startServiceProcess, testingPython, storiesHf, type ServiceProcess } from '@memorize/testing';
 
 /**
  * The full-parameter job kind over real gRPC (issue 12, part 5): model-host as its own process, TrainStep with
@@ -86,6 +86,31 @@ test('full-parameter TrainStep, SaveModel with the optimizer, LoadModel restorin
   }
   assert.equal((JSON.parse(readFileSync(join(root, 'trained', 'config.json'), 'utf8')) as { model_type: string }).model_type, 'llama');
   assert.ok(saved.bytes > 1_000_000n, `${saved.bytes} bytes`);
+  // The independent PyTorch forward (HF modeling_llama semantics) on the written folder: the continuation's
+  // log-probability the host's Score gives.
+  const outside = await call<modelHost.TokenizeRequest, modelHost.TokenizeResponse>(client.tokenize, {
+    modelId: 'base',
+    texts: [DEMO_OUTSIDE_TEXTS[0]],
+    addBos: true,
+  });
+  const ids = outside.rows[0].ids.slice(0, 14);
+  const [cut, end] = [8, 14];
+  const scored = await call<modelHost.ScoreRequest, modelHost.ScoreResponse>(
+    client.score,
+    modelHost.ScoreRequest.fromPartial({ modelId: 'base', items: [{ context: ids.slice(0, cut), continuation: ids.slice(cut, end) }] }),
+  );
+  const torch = JSON.parse(runPython(join(testingPython, 'torch_llama.py'), [join(root, 'trained'), ids.join(',')])) as { logits: number[][] };
+  let logprob = 0;
+  for (let p = cut - 1; p < end - 1; p++) {
+    const row = torch.logits[p];
+    const max = Math.max(...row);
+    logprob += row[ids[p + 1]] - max - Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+  }
+  const torchDiff = Math.abs(logprob - scored.scores[0].logprob);
+  process.stderr.write(
+    `# SaveModel's folder in PyTorch: continuation log-prob ${logprob.toFixed(6)} vs Score ${scored.scores[0].logprob.toFixed(6)} (text outside the training rows)\n`,
+  );
+  assert.ok(torchDiff < 1e-3, `PyTorch ${logprob} vs Score ${scored.scores[0].logprob}`);
 
   const resumed = await load({ path: 'trained', modelId: 'resumed' });
   assert.equal(resumed.optimizerRestored, true);
