@@ -115,7 +115,7 @@ test('memorizing 20 FEVER pages into stories260K at layer 3: falling loss, docum
     [200, 400],
   );
   assert.ok(existsSync(join(memoryRoot, final.outputPath)), final.outputPath);
-  assert.ok(final.timings!.tokensPerSecond > 0 && Number(final.timings!.tokens) > 0);
+  assert.ok(final.timings!.tokensPerSecond > 0 && Number(final.timings!.tokens) > 0, 'throughput recorded');
   // The stream replayed every step and ended with the final state.
   assert.equal(events.filter((e) => e.step >= 0n).length, 400);
   assert.equal(events.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);
@@ -146,7 +146,7 @@ test('an uninterrupted small run (the reference of the crash tests)', async () =
   const run = await waitEnded('reference');
   assert.equal(run.state, JobState.JOB_STATE_SUCCEEDED, run.error);
   referenceLoss = run.lastLoss;
-  assert.ok(referenceLoss > 0);
+  assert.ok(referenceLoss > 0, 'a final loss');
 });
 
 test('kill -9 of the trainer mid-run: the restarted trainer resumes from the last checkpoint and ends with the same final loss', async () => {
@@ -160,7 +160,7 @@ test('kill -9 of the trainer mid-run: the restarted trainer resumes from the las
   const run = await waitEnded('trainer-crash');
   assert.equal(run.state, JobState.JOB_STATE_SUCCEEDED, run.error);
   assert.equal(run.steps.length, 40);
-  assert.ok(run.timings!.resumes >= 1);
+  assert.ok(run.timings!.resumes >= 1, 'the run counts its resume');
   assert.ok(relative(run.lastLoss, referenceLoss) <= 1e-4, `final loss ${run.lastLoss} vs uninterrupted ${referenceLoss}`);
   console.log(JSON.stringify({ test: 'trainer-crash', seconds: (Date.now() - began) / 1000, recovery_seconds: (Date.now() - killedAt) / 1000 }));
 });
@@ -233,5 +233,40 @@ test('cancel leaves the last checkpoint; bad specs are refused naming the field,
   }
 
   const listed = (await callUnary(client, client.listRuns, { state: JobState.JOB_STATE_UNSPECIFIED, limit: 0 }, 10_000)).runs;
-  assert.ok(listed.some((r) => r.runId === 'fever20') && listed.every((r) => r.steps.length === 0));
+  assert.ok(
+    listed.some((r) => r.runId === 'cancelled'),
+    'ListRuns has the cancelled run',
+  );
+  assert.ok(
+    listed.every((r) => r.steps.length === 0),
+    'ListRuns leaves the curves out',
+  );
+});
+
+test('several model-hosts: concurrent runs are placed on the least loaded one', async () => {
+  const second = await startServiceProcess('model-host', sharedRootsEnv(memoryRoot));
+  const pair = await startServiceProcess('trainer', {
+    MEMORIZE_TRAINER_DATA_ADDRESS: data.address,
+    MEMORIZE_TRAINER_MODEL_HOSTS: `${host.address},${second.address}`,
+    MEMORIZE_TRAINER_DATA_DIR: join(dir, 'pair'),
+  });
+  const pairClient = connect(trainer.TrainerClient, pair.address);
+  try {
+    const small = spec(2, { learningRate: 1e-2, maxSteps: 6 }, { localityPages: 0 });
+    for (const runId of ['left', 'right']) await callUnary(pairClient, pairClient.startRun, { runId, spec: small }, 10_000);
+    const placed = new Set<string>();
+    for (const runId of ['left', 'right']) {
+      let run: trainer.Run;
+      do {
+        await new Promise((r) => setTimeout(r, 250));
+        run = (await callUnary(pairClient, pairClient.getRun, { runId }, 10_000)).run!;
+      } while (run.state !== JobState.JOB_STATE_SUCCEEDED && run.state !== JobState.JOB_STATE_FAILED);
+      assert.equal(run.state, JobState.JOB_STATE_SUCCEEDED, run.error);
+      placed.add(run.modelHost);
+    }
+    assert.deepEqual([...placed].sort(), [host.address, second.address].sort());
+  } finally {
+    pairClient.close();
+    await Promise.all([pair.stop(5_000), second.stop(5_000)]);
+  }
 });

@@ -182,7 +182,7 @@ export class RunManager {
   }
 
   /** The least loaded model-host that answers health (the run's recorded host first when resuming). */
-  private async place(runId: string, signal: AbortSignal): Promise<ModelHostPort> {
+  private async place(runId: string, active: ActiveRun, signal: AbortSignal): Promise<ModelHostPort> {
     const recorded = this.run(runId).modelHost;
     const byLoad = [...this.options.hosts].sort((a, b) => this.load(a) - this.load(b));
     const candidates = recorded
@@ -190,8 +190,11 @@ export class RunManager {
       : byLoad;
     for (const host of candidates) {
       signal.throwIfAborted();
+      // Counted as the host's load while its health is checked, so runs started together spread out.
+      active.host = host;
       if (await host.healthy()) return host;
     }
+    active.host = undefined;
     throw new UnavailableError(`no model-host answers (${this.options.hosts.map((h) => h.address).join(', ')})`, '--model-hosts');
   }
 
@@ -306,8 +309,7 @@ export class RunManager {
   private async attempt(runId: string, active: ActiveRun): Promise<void> {
     const { signal } = active.controller;
     const spec = this.store.spec(runId);
-    const host = await this.place(runId, signal);
-    active.host = host;
+    const host = await this.place(runId, active, signal);
     this.store.transition(runId, JobState.JOB_STATE_RUNNING, `placed on model-host ${host.address}`, { modelHost: host.address });
     this.emit(runId, { state: JobState.JOB_STATE_RUNNING, step: -1n, message: `placed on model-host ${host.address}` });
 
