@@ -414,7 +414,7 @@ M('saveMemory', 'path an existing unrelated file, overwrite', save('notes.txt', 
 M('saveMemory', 'path an existing memory file without overwrite', save('saved.safetensors'), AE, 'path');
 M('saveMemory', 'path a FIFO, overwrite', save('fifo.safetensors', true), AE, 'path');
 M('saveMemory', 'path a folder, overwrite', save('folder', true), AE, 'path');
-M('saveMemory', 'path in a missing folder (ENOENT)', save('no-folder/x.safetensors'), NF, 'path');
+M('saveMemory', 'path below a file (ENOTDIR)', save('notes.txt/x.safetensors'), IA, 'path');
 M('saveMemory', 'path with a NUL byte', save('a\u0000b.safetensors'), IA, 'path');
 M('saveMemory', 'path of 5000 characters', save(long(5000)), IA, 'path');
 M('saveMemory', 'file name of 300 characters (ENAMETOOLONG)', save(`${long(300)}.safetensors`), IA, 'path');

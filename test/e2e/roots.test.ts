@@ -130,7 +130,9 @@ test('SaveMemory never overwrites a file it did not write; a memory file only wi
 });
 
 test('file-system errors of SaveMemory and LoadMemory are clear codes naming path, never INTERNAL', async () => {
-  await refused(save('no-folder/m.safetensors'), status.NOT_FOUND, 'path');
+  // Missing folders of the path are made inside the root; a path below a file is refused.
+  assert.equal((await save('new-folder/deeper/m.safetensors')).path, join('new-folder', 'deeper', 'm.safetensors'));
+  await refused(save('m.safetensors/x.safetensors'), status.INVALID_ARGUMENT, 'path', /not a folder/);
   mkdirSync(join(memoryRoot, 'folder'), { recursive: true });
   await refused(save('folder', true), status.ALREADY_EXISTS, 'path', /folder/);
   await refused(save('a\u0000b.safetensors'), status.INVALID_ARGUMENT, 'path', /NUL/);

@@ -123,10 +123,7 @@ test('Trainer and Evaluator check requests first: bad input INVALID_ARGUMENT nam
       (err: ServiceError) =>
         err.code === status.NOT_FOUND && err.details.includes('no run "r1"') && err.metadata.get('memorize-field')[0] === 'run_id',
     );
-    await assert.rejects(
-      callUnary(t, t.listRuns, { state: 0, limit: 5 }, 5_000),
-      (err: ServiceError) => err.code === status.UNIMPLEMENTED && /memorize\.v1\.Trainer\/ListRuns/.test(err.details),
-    );
+    assert.deepEqual((await callUnary(t, t.listRuns, { state: 0, limit: 5 }, 5_000)).runs, []);
     await assert.rejects(
       callUnary(e, e.listEvaluations, { limit: -1 }, 5_000),
       (err: ServiceError) => err.code === status.INVALID_ARGUMENT && field(err) === 'limit',

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tempDir } from './files.js';
 import { cliEntry, repoRoot } from './paths.js';
 
 /** A service running as its own process, started through `memorize serve`. */
@@ -25,9 +26,13 @@ export function startServiceProcess(
   timeoutMs = 60_000,
   args: readonly string[] = [],
 ): Promise<ServiceProcess> {
+  // A trainer's run store defaults to .memorize/trainer under the working directory: a test's goes to a temp folder
+  // unless the test names one, so no test resumes another's runs.
+  const store =
+    name === 'trainer' && env.MEMORIZE_TRAINER_DATA_DIR === undefined ? { MEMORIZE_TRAINER_DATA_DIR: tempDir('memorize-trainer-store-') } : {};
   const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', '0', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', ...env },
+    env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', ...store, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -389,12 +389,18 @@ export function runSpec(ctx: Ctx): z.ZodType {
     pagesPath: path,
     assignmentPath: optionalPath,
     topN,
-    memory: memoryConfig(ctx),
+    // Required for a memory run (checked below); a full-parameter run trains the model itself.
+    memory: memoryConfig(ctx).optional(),
     training: trainingConfig(ctx).optional(),
     evalEvery: int(0, MAX_STEPS, ' (0 = every epoch)'),
     localityPages: int(0, MAX_DOCUMENTS, ' (0 = no locality measure)').optional(),
     jobKind: enumOf(trainer.JobKind),
     outputPath: optionalPath,
+  }).superRefine((s, issue) => {
+    const full = s.jobKind === trainer.JobKind.JOB_KIND_FULL;
+    if (!full && !s.memory) issue.addIssue({ code: 'custom', path: ['memory'], message: 'is required for a memory run' });
+    if (full && s.memory)
+      issue.addIssue({ code: 'custom', path: ['memory'], message: 'must be unset for a full-parameter run (it trains the model itself)' });
   });
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { common, seed32, type modelHost } from '@memorize/contracts';
-import { checkOverwrite, checkRegularFile, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
+import { checkOverwrite, checkRegularFile, fsError, inClientTerms, resolveInRoot, shownInRoot } from '@memorize/files';
 import {
   baseInfo,
   createMemoryFor,
@@ -252,7 +252,11 @@ export class MemoryStore {
     mkdirSync(root, { recursive: true });
     const path = resolveInRoot(root, request.path, 'path');
     // Folders of the path are made inside the root (resolveInRoot checked the deepest existing one's real path).
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw fsError(error, 'path', request.path);
+    }
     if (request.includeOptimizer && !held.trainer) {
       throw new InvalidArgumentError('the memory has no optimizer state yet (no TrainStep taken)', 'include_optimizer');
     }
