@@ -454,6 +454,9 @@ export function sweepSpec(ctx: Ctx): z.ZodType {
       .max(MAX_SWEEP_VARIANTS),
     layers: z.array(layerIndex(ctx), { error: `must hold at most ${MAX_SWEEP_LAYERS} layers` }).max(MAX_SWEEP_LAYERS),
     training: trainingConfig(ctx).optional(),
+    evalEvery: int(0, MAX_STEPS, ' (0 = every epoch)'),
+    localityPages: int(0, MAX_DOCUMENTS, ' (0 = no locality measure)').optional(),
+    concurrency: int(0, 64, ' (0 = one per model-host)'),
   }).superRefine((s, issue) => {
     const names = new Set<string>();
     s.variants.forEach((v, i) => {
