@@ -210,3 +210,20 @@ export function erfc(x: number): number {
     );
   return x >= 0 ? r : 2 - r;
 }
+
+/**
+ * Holm's step-down adjusted p-values (the same order as given): sorted ascending, the i-th (0-based) of m is
+ * multiplied by (m - i), made monotone non-decreasing, capped at 1. A family-wise error rate of alpha is kept by
+ * rejecting every hypothesis whose adjusted p-value is below alpha.
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  const adjusted = new Array<number>(m);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}

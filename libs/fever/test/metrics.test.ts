@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@memorize/errors';
-import { bootstrapCI, computeMetrics, erfc, mcnemar, mcnemarFromCounts, type Label, type Prediction } from '@memorize/fever';
+import { bootstrapCI, computeMetrics, erfc, holmAdjust, mcnemar, mcnemarFromCounts, type Label, type Prediction } from '@memorize/fever';
 
 const S: Label = 'SUPPORTS';
 const R: Label = 'REFUTES';
@@ -75,4 +75,14 @@ test('McNemar: exact binomial for small counts, chi-square with continuity corre
   assert.equal(r.b, 2); // A right, B wrong: items 1, 2
   assert.equal(r.c, 2); // A wrong, B right: items 3, 4
   assert.equal(r.pValue, 1);
+});
+
+test("Holm's step-down adjustment: hand-computed values, order kept, monotone, capped at 1", () => {
+  // Sorted 0.01, 0.02, 0.03, 0.04 (m = 4): 0.04, 0.06, 0.06 (monotone: max(0.06, 2*0.03)), 0.06 (max(0.06, 0.04)).
+  const adjusted = holmAdjust([0.03, 0.01, 0.04, 0.02]);
+  const expected = [0.06, 0.04, 0.06, 0.06];
+  adjusted.forEach((p, i) => assert.ok(Math.abs(p - expected[i]) < 1e-12, `${i}: ${p} vs ${expected[i]}`));
+  assert.deepEqual(holmAdjust([0.5, 0.9]), [1, 1]);
+  assert.deepEqual(holmAdjust([]), []);
+  assert.deepEqual(holmAdjust([0.02]), [0.02]);
 });
