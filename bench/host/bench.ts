@@ -16,9 +16,6 @@
  *      against one slice (a Score of one batch, timed alone) — target: at most one slice.
  * `--quick` runs a short version (fewer steps and rows). The model-host child is killed on every way out.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { common, modelHost } from '@memorize/contracts';
@@ -27,7 +24,10 @@ import { createMemoryFor, MemoryTrainer, TRAINING_DEFAULTS, type TrainingRow } f
 import { callUnary } from '@memorize/service-kit';
 import { initBackend } from '@memorize/tensor';
 import { sharedDir, storiesBin } from '@memorize/testing';
-import { guardChildren, startHealthProbe, startModelHost, type HealthSample } from './processes.js';
+import { guardChildren } from '../shared/children.js';
+import { clockTicks, cpuSeconds, machineFacts } from '../shared/machine.js';
+import { f0, f1, f2, meets, tableLines } from '../shared/report.js';
+import { startHealthProbe, startModelHost, type HealthSample } from './processes.js';
 import { feverScoreItems, mean, pageTrainRows, percentile, type ScoreItemIds } from './workload.js';
 
 // ---- settings ---------------------------------------------------------------------------------------------
@@ -69,40 +69,11 @@ const IDLE_CAP_MS = quick ? 30_000 : 90_000;
 const SLICE_REPEATS = 7;
 const CALL_DEADLINE_MS = 180_000;
 
-guardChildren(quick ? 240_000 : 540_000);
+guardChildren('bench:host', quick ? 240_000 : 540_000);
 const log = (line: string) => process.stderr.write(`bench:host: ${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- machine and process facts -----------------------------------------------------------------------------
-function machineFacts(): string {
-  let model = cpus()[0]?.model ?? 'unknown CPU';
-  let simd = '';
-  try {
-    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-    model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? model;
-    const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(' ') ?? [];
-    simd = ['avx512f', 'avx2', 'fma', 'sse4_2'].filter((f) => flags.includes(f)).join('+');
-  } catch {
-    // not Linux
-  }
-  return `${model}, ${cpus().length} cores${simd ? ` (${simd})` : ''}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${process.platform}/${process.arch}`;
-}
-
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-/** utime + stime of a process (all its threads), seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based) -> indexes 11 and 12 here.
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
 /** Waits until the process's CPU grows less than 2 ticks in `QUIET_MS`; the CPU and time when that quiet began. */
 async function untilIdle(pid: number, capMs: number): Promise<{ cpu: number; at: number; busy: boolean }> {
   const history: Array<{ at: number; cpu: number }> = [{ at: performance.now(), cpu: cpuSeconds(pid) }];
@@ -387,10 +358,6 @@ try {
   const healthPhases = Object.fromEntries(['idle', 'score x16', 'train loop', 'score x16 + train loop'].map((p) => [p, healthStats(p)]));
   const saturatedP99 = Math.max(...['score x16', 'train loop', 'score x16 + train loop'].map((p) => healthPhases[p].p99));
 
-  const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
-  const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
-  const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-  const meets = (ok: boolean) => (ok ? 'yes' : 'NO');
   const errorsText = (e: Record<string, number>) =>
     Object.keys(e).length
       ? `, errors ${Object.entries(e)
@@ -436,20 +403,12 @@ try {
     ],
   ];
   const header = ['measure', 'value', 'against', 'target', 'meets'];
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
   console.log(
     `workload: ${MODEL.replace(`${MODEL_ROOT}/`, '')} (${info.layers} layers, d ${info.hiddenSize}), host backend ${info.backend}, bench backend ${backend.name}; ` +
       `TrainStep ${TRAIN_ROWS} x ${TRAIN_LENGTH} tokens, memory m=default layer ${layer}, lr ${TRAIN_LR}, ${TRAIN_ROUNDS}x${TRAIN_STEPS} steps each side; ` +
       `Score ${SCORE_CALLS} calls x ${ROWS_PER_CALL} rows (1-shot FEVER prompts, context ${Math.min(...contextLengths)}-${Math.max(...contextLengths)} tokens, mean ${f0(mean(contextLengths))}; continuation ${Math.min(...continuationLengths)}-${Math.max(...continuationLengths)}), default batch_size; health every ${HEALTH_INTERVAL_MS} ms${quick ? '; --quick' : ''}`,
   );
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of table) console.log(line(r));
+  for (const l of tableLines(header, table)) console.log(l);
   console.log(
     JSON.stringify({
       bench: 'host',

@@ -1,50 +1,11 @@
 /**
- * Child processes of bench:host — the model-host under test and the health probe — and the guarantee that none
- * outlives the benchmark: every child is registered, and exit, SIGINT/SIGTERM/SIGHUP, an uncaught error or the
- * benchmark's watchdog kill the registered ones that still run (SIGKILL, by pid).
+ * Child processes of bench:host — the model-host under test and the health probe — each registered with
+ * ../shared/children.ts, so that none outlives the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, startServiceProcess } from '@memorize/testing';
-
-const children = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** Installs the handlers once; `watchdogMs` ends the whole run (children killed, exit 1) if it takes longer. */
-export function guardChildren(watchdogMs: number): void {
-  process.once('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`bench:host: ${signal}, stopping\n`);
-      killAll();
-      process.exit(130);
-    });
-  }
-  process.on('uncaughtException', (error) => {
-    process.stderr.write(`bench:host: ${error.stack ?? String(error)}\n`);
-    killAll();
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (error) => {
-    process.stderr.write(`bench:host: unhandled rejection: ${(error as Error)?.stack ?? String(error)}\n`);
-    killAll();
-    process.exit(1);
-  });
-  setTimeout(() => {
-    process.stderr.write(`bench:host: watchdog: the run took longer than ${watchdogMs / 1000} s, stopping\n`);
-    killAll();
-    process.exit(1);
-  }, watchdogMs).unref();
-}
+import { trackChild as track } from '../shared/children.js';
 
 export interface HostProcess {
   address: string;
