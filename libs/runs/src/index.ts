@@ -11,6 +11,7 @@ export {
 export { RunManager, type RunManagerOptions } from './manager.js';
 export type { DataPort, ModelHostPort, RunLogger } from './ports.js';
 export {
+  baseModelId,
   DEFAULT_LOCALITY_PAGES,
   isDue,
   learningRateAt,

@@ -87,7 +87,12 @@ export function runPaths(runId: string, spec: trainer.RunSpec): { output: string
 /** The model-host id a run's model is held under: shared by memory runs of one checkpoint, private to a full run. */
 export function modelIdFor(runId: string, spec: trainer.RunSpec): string {
   if (spec.jobKind === trainer.JobKind.JOB_KIND_FULL) return `run.${runId}`;
-  const digest = createHash('sha256').update(`${spec.modelPath}\u0000${spec.tokenizerPath}`).digest('hex');
+  return baseModelId(spec.modelPath, spec.tokenizerPath);
+}
+
+/** The model-host id of a checkpoint (and tokenizer) as loaded for memory runs and evaluations, which share it. */
+export function baseModelId(modelPath: string, tokenizerPath: string): string {
+  const digest = createHash('sha256').update(`${modelPath}\u0000${tokenizerPath}`).digest('hex');
   return `base.${digest.slice(0, 16)}`;
 }
 

@@ -14,6 +14,8 @@ export { toStatusError, GrpcStatusError, status, type StatusError } from './stat
 export { adaptService, validatedUnimplemented, type CallContext, type Implementation, type UnaryHandler, type StreamHandler } from './handlers.js';
 export { startService, type HostedService, type RunningService, type StartOptions } from './server.js';
 export { connect, callUnary, callStream, checkHealth, waitHealthy } from './client.js';
+export { fromGrpc, isServing, remoteStream, remoteUnary } from './remote.js';
+export { loadOrchestratorSettings, type OrchestratorSettings } from './orchestrator.js';
 export { runServiceMain } from './main.js';
 export { addReflection, healthServiceName, reflectionDefinition } from './reflection.js';
 export { healthFileDescriptor, healthProtoFile } from './health-descriptor.js';

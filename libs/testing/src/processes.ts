@@ -26,10 +26,10 @@ export function startServiceProcess(
   timeoutMs = 60_000,
   args: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  // A trainer's run store defaults to .memorize/trainer under the working directory: a test's goes to a temp folder
-  // unless the test names one, so no test resumes another's runs.
-  const store =
-    name === 'trainer' && env.MEMORIZE_TRAINER_DATA_DIR === undefined ? { MEMORIZE_TRAINER_DATA_DIR: tempDir('memorize-trainer-store-') } : {};
+  // The trainer's and evaluator's stores default to .memorize/<service> under the working directory: a test's go to
+  // a temp folder unless the test names one, so no test resumes another's runs.
+  const storeKey = `MEMORIZE_${name.toUpperCase()}_DATA_DIR`;
+  const store = (name === 'trainer' || name === 'evaluator') && env[storeKey] === undefined ? { [storeKey]: tempDir(`memorize-${name}-store-`) } : {};
   const child = spawn(process.execPath, [cliEntry, 'serve', name, '--port', '0', ...args], {
     cwd: repoRoot,
     env: { ...process.env, MEMORIZE_LOG_FORMAT: 'json', ...store, ...env },

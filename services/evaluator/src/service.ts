@@ -1,28 +1,83 @@
+import { randomUUID } from 'node:crypto';
 import { evaluator, protoFiles, serviceNames } from '@memorize/contracts';
-import { validatedUnimplemented, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
+import { EvalStore, EvaluationManager } from '@memorize/eval';
+import type { HostedService, Implementation, Logger, OrchestratorSettings } from '@memorize/service-kit';
 import { validators } from '@memorize/validation';
+import { dataPort, modelHostPort, trainerPort } from './clients.js';
 
 export type Definition = typeof evaluator.EvaluatorService;
+const validate = validators.evaluator;
 
-/** The memorize.v1.Evaluator handlers: requests are validated (libs/validation); evaluations are not built yet. */
-export function evaluatorServiceHandlers(_logger: Logger): Implementation<Definition> {
-  const evaluation = { key: 'evaluationId', field: 'evaluation_id', noun: 'evaluation' };
-  const sweep = { key: 'sweepId', field: 'sweep_id', noun: 'sweep' };
-  return validatedUnimplemented(evaluator.EvaluatorService, validators.evaluator, {
-    getEvaluation: evaluation,
-    watchEvaluation: evaluation,
-    cancelEvaluation: evaluation,
-    getSweep: sweep,
-    watchSweep: sweep,
-    cancelSweep: sweep,
-  });
+const newId = (kind: string): string => `${kind}-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+
+/** The memorize.v1.Evaluator handlers: requests are validated (libs/validation); the work is libs/eval's EvaluationManager. */
+export function evaluatorServiceHandlers(manager: EvaluationManager): Implementation<Definition> {
+  return {
+    async startEvaluation(request) {
+      validate.startEvaluation(request);
+      return { evaluation: manager.startEvaluation(request.evaluationId || newId('eval'), request.spec!) };
+    },
+    async watchEvaluation(request, send, ctx) {
+      validate.watchEvaluation(request);
+      manager.evaluation(request.evaluationId);
+      await manager.watchEvaluation(request.evaluationId, send, ctx.signal);
+    },
+    async getEvaluation(request) {
+      validate.getEvaluation(request);
+      return { evaluation: manager.evaluation(request.evaluationId) };
+    },
+    async listEvaluations(request) {
+      validate.listEvaluations(request);
+      return { evaluations: manager.evaluations(request.limit) };
+    },
+    async cancelEvaluation(request) {
+      validate.cancelEvaluation(request);
+      return { evaluation: await manager.cancelEvaluation(request.evaluationId) };
+    },
+    async startSweep(request) {
+      validate.startSweep(request);
+      return { sweep: manager.startSweep(request.sweepId || newId('sweep'), request.spec!) };
+    },
+    async watchSweep(request, send, ctx) {
+      validate.watchSweep(request);
+      manager.sweep(request.sweepId, false);
+      await manager.watchSweep(request.sweepId, send, ctx.signal);
+    },
+    async getSweep(request) {
+      validate.getSweep(request);
+      return { sweep: manager.sweep(request.sweepId, true) };
+    },
+    async listSweeps(request) {
+      validate.listSweeps(request);
+      return { sweeps: manager.sweeps(request.limit) };
+    },
+    async cancelSweep(request) {
+      validate.cancelSweep(request);
+      return { sweep: await manager.cancelSweep(request.sweepId) };
+    },
+  };
 }
 
-export function evaluatorService(logger: Logger): HostedService<Definition> {
+/** The evaluator: a store under settings.dataDir, clients of DataService, every model-host and the Trainer. */
+export function evaluatorService(logger: Logger, settings: OrchestratorSettings, maxMessageBytes: number): HostedService<Definition> {
+  const store = new EvalStore(settings.dataDir);
+  const data = dataPort(settings.dataAddress, maxMessageBytes);
+  const hosts = settings.modelHosts.map((address) => modelHostPort(address, maxMessageBytes));
+  const trainer = trainerPort(settings.trainerAddress, maxMessageBytes);
+  const manager = new EvaluationManager({ store, data, hosts, trainer, logger });
+  logger.info({ store: store.path, data: settings.dataAddress, modelHosts: settings.modelHosts, trainer: settings.trainerAddress }, 'evaluator');
+  manager.resumeUnfinished();
   return {
     serviceName: serviceNames.evaluator,
     definition: evaluator.EvaluatorService,
-    implementation: evaluatorServiceHandlers(logger),
+    implementation: evaluatorServiceHandlers(manager),
     protoFile: protoFiles.evaluator,
+    async onShutdown() {
+      await manager.close();
+      store.close();
+      data.close();
+      trainer.close();
+      for (const h of hosts) h.close();
+    },
   };
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { protoFiles, serviceNames, trainer } from '@memorize/contracts';
 import { RunManager, RunStore } from '@memorize/runs';
-import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
+import type { HostedService, Implementation, Logger, OrchestratorSettings } from '@memorize/service-kit';
 import { validators } from '@memorize/validation';
 import { dataPort, modelHostPort } from './clients.js';
-import type { TrainerSettings } from './settings.js';
 
 export type Definition = typeof trainer.TrainerService;
 const validate = validators.trainer;
@@ -38,7 +37,7 @@ export function trainerServiceHandlers(manager: RunManager): Implementation<Defi
 }
 
 /** The trainer: a run store under settings.dataDir, clients of DataService and every model-host. */
-export function trainerService(logger: Logger, settings: TrainerSettings, maxMessageBytes: number): HostedService<Definition> {
+export function trainerService(logger: Logger, settings: OrchestratorSettings, maxMessageBytes: number): HostedService<Definition> {
   const store = new RunStore(settings.dataDir);
   const data = dataPort(settings.dataAddress, maxMessageBytes);
   const hosts = settings.modelHosts.map((address) => modelHostPort(address, maxMessageBytes));

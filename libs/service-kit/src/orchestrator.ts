@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { defaultPorts, type ConfigOverrides } from '@memorize/service-kit';
+import { defaultPorts, type ConfigOverrides } from './config.js';
 import { InvalidArgumentError } from '@memorize/errors';
 
-/** Where the trainer keeps its run store and which services it drives. */
-export interface TrainerSettings {
+/** Where an orchestrator (trainer, evaluator) keeps its store and which services it drives. */
+export interface OrchestratorSettings {
   /** Folder of the run store (runs.sqlite). */
   dataDir: string;
   /** DataService address. */
@@ -12,6 +12,8 @@ export interface TrainerSettings {
   modelHosts: string[];
   /** How long a model-host or DataService that stopped answering is waited for before a run fails, ms. */
   hostWaitMs: number;
+  /** The Trainer's address (the evaluator's sweeps train through it). */
+  trainerAddress: string;
 }
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
@@ -25,16 +27,19 @@ function address(value: string, field: string): string {
 }
 
 /**
- * Flags win over MEMORIZE_TRAINER_* environment variables, which win over the defaults: --data-dir
- * (MEMORIZE_TRAINER_DATA_DIR, default .memorize/trainer), --data-address (MEMORIZE_TRAINER_DATA_ADDRESS,
- * default 127.0.0.1:50051), --model-hosts (MEMORIZE_TRAINER_MODEL_HOSTS, comma-separated, default
- * 127.0.0.1:50052), MEMORIZE_TRAINER_HOST_WAIT_MS (default 120000). A bad value is InvalidArgumentError naming it.
+ * Settings of the orchestrator `name` ("trainer", "evaluator"). Flags win over MEMORIZE_<NAME>_* environment
+ * variables, which win over the defaults: --data-dir (MEMORIZE_<NAME>_DATA_DIR, default .memorize/<name>),
+ * --data-address (MEMORIZE_<NAME>_DATA_ADDRESS, default 127.0.0.1:50051), --model-hosts
+ * (MEMORIZE_<NAME>_MODEL_HOSTS, comma-separated, default 127.0.0.1:50052), --trainer-address
+ * (MEMORIZE_<NAME>_TRAINER_ADDRESS, default 127.0.0.1:50053), MEMORIZE_<NAME>_HOST_WAIT_MS (default 120000). A bad
+ * value is InvalidArgumentError naming it.
  */
-export function loadTrainerSettings(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): TrainerSettings {
+export function loadOrchestratorSettings(name: string, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): OrchestratorSettings {
+  const prefix = `MEMORIZE_${name.toUpperCase().replace(/-/g, '_')}_`;
   const pick = (flag: keyof ConfigOverrides, key: string): [string | undefined, string] => {
     const given = overrides[flag];
     if (given !== undefined) return [String(given), `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`];
-    return [env[`MEMORIZE_TRAINER_${key}`], `MEMORIZE_TRAINER_${key}`];
+    return [env[`${prefix}${key}`], `${prefix}${key}`];
   };
   const [dir, dirField] = pick('dataDir', 'DATA_DIR');
   if (dir !== undefined && (dir.trim() === '' || dir.includes('\u0000')))
@@ -47,17 +52,17 @@ export function loadTrainerSettings(overrides: ConfigOverrides = {}, env: NodeJS
     .map((h) => address(h, hostsField));
   if (modelHosts.length === 0) throw new InvalidArgumentError(`${hostsField} must list at least one host:port`, hostsField);
   if (new Set(modelHosts).size !== modelHosts.length) throw new InvalidArgumentError(`${hostsField} lists an address twice`, hostsField);
-  const wait = env.MEMORIZE_TRAINER_HOST_WAIT_MS;
+  const [trainerAddress, trainerField] = pick('trainerAddress', 'TRAINER_ADDRESS');
+  const waitKey = `${prefix}HOST_WAIT_MS`;
+  const wait = env[waitKey];
   const hostWaitMs = wait === undefined ? 120_000 : Number(wait);
   if (!Number.isInteger(hostWaitMs) || hostWaitMs < 0 || hostWaitMs > 86_400_000)
-    throw new InvalidArgumentError(
-      `MEMORIZE_TRAINER_HOST_WAIT_MS must be an integer in [0, 86400000], got ${JSON.stringify(wait)}`,
-      'MEMORIZE_TRAINER_HOST_WAIT_MS',
-    );
+    throw new InvalidArgumentError(`${waitKey} must be an integer in [0, 86400000], got ${JSON.stringify(wait)}`, waitKey);
   return {
-    dataDir: resolve(dir ?? '.memorize/trainer'),
+    dataDir: resolve(dir ?? `.memorize/${name}`),
     dataAddress: address(dataAddress ?? `127.0.0.1:${defaultPorts.data}`, dataField),
     modelHosts,
     hostWaitMs,
+    trainerAddress: address(trainerAddress ?? `127.0.0.1:${defaultPorts.trainer}`, trainerField),
   };
 }
