@@ -4,7 +4,7 @@ import type { ReportTextOptions } from './markdown.js';
 import { sweepSummary } from './markdown.js';
 import { renderSvg, sweepPlots } from './plots.js';
 import { sweepSignificance } from './significance.js';
-import { failedCells, resultsTable, significanceTable, type Table } from './tables.js';
+import { cellsTable, confusionTable, failedCells, perLabelTable, resultsTable, significanceTable, type Table } from './tables.js';
 
 /** Text escaped for HTML content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -29,6 +29,11 @@ figure { margin: 1.5em 0; }
 figcaption { font-weight: bold; margin-bottom: 0.5em; }
 .empty { color: #777; font-style: italic; }
 `;
+
+function details(table: Table, title: string, note: string): string {
+  if (table.rows.length === 0) return '';
+  return `<h2>${escapeHtml(title)}</h2>\n${note ? `<p>${escapeHtml(note)}</p>\n` : ''}${htmlTable(table)}\n`;
+}
 
 /** report.html's text, its plots rendered to inline SVG with Vega-Lite. */
 export async function reportHtml(sweep: evaluator.Sweep, options: ReportTextOptions = {}): Promise<string> {
@@ -61,7 +66,9 @@ ${figures.join('\n')}
 <p>McNemar's test of each variant cell against the pretrained cell on the same claims; p (Holm) is adjusted with Holm's step-down correction across the sweep's comparisons.</p>
 ${htmlTable(significanceTable(sweep, { alpha }))}
 <p id="significance">${escapeHtml(sweepSignificance(sweep, options))}</p>
-${failed.length > 0 ? `<h2>Failed cells</h2>\n<ul>\n${failed.map((f) => `<li>${escapeHtml(f.label)}: ${escapeHtml(f.error)}</li>`).join('\n')}\n</ul>\n` : ''}</body>
+<h2>Cells</h2>
+${htmlTable(cellsTable(sweep))}
+${details(perLabelTable(sweep), 'Per-label scores', '')}${details(confusionTable(sweep), 'Confusion matrices', 'Rows: gold label; columns: predicted label (or an invalid answer).')}${failed.length > 0 ? `<h2>Failed cells</h2>\n<ul>\n${failed.map((f) => `<li>${escapeHtml(f.label)}: ${escapeHtml(f.error)}</li>`).join('\n')}\n</ul>\n` : ''}</body>
 </html>
 `;
 }

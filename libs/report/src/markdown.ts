@@ -3,7 +3,7 @@ import type { evaluator } from '@memorize/contracts';
 import { cellFigures, type FigureOptions } from './cells.js';
 import { modelName, scoringName } from './labels.js';
 import { sweepSignificance, type SignificanceOptions } from './significance.js';
-import { failedCells, resultsTable, significanceTable, type Table } from './tables.js';
+import { cellsTable, confusionTable, failedCells, perLabelTable, resultsTable, significanceTable, type Table } from './tables.js';
 
 export type ReportTextOptions = FigureOptions & SignificanceOptions;
 
@@ -49,7 +49,16 @@ export function reportMarkdown(sweep: evaluator.Sweep, options: ReportTextOption
     markdownTable(significanceTable(sweep, { alpha })),
     '',
     sweepSignificance(sweep, options),
+    '',
+    '## Cells',
+    '',
+    markdownTable(cellsTable(sweep)),
   ];
+  const perLabel = perLabelTable(sweep);
+  if (perLabel.rows.length > 0) out.push('', '## Per-label scores', '', markdownTable(perLabel));
+  const confusion = confusionTable(sweep);
+  if (confusion.rows.length > 0)
+    out.push('', '## Confusion matrices', '', 'Rows: gold label; columns: predicted label (or an invalid answer).', '', markdownTable(confusion));
   const failed = failedCells(sweep);
   if (failed.length > 0) out.push('', '## Failed cells', '', ...failed.map((f) => `- ${escapeCell(f.label)}: ${escapeCell(f.error)}`));
   return `${out.join('\n')}\n`;

@@ -14,6 +14,12 @@ export interface Plot {
   empty?: string;
 }
 
+/** The layers' axis labels in numeric order ("L2" before "L10"), the layer-less cells' label last. */
+function layerOrder(sweep: evaluator.Sweep, none: string): string[] {
+  const layers = [...new Set(cellFigures(sweep).map((f) => f.cell.layer))].sort((a, b) => a - b);
+  return [...layers.filter((l) => l >= 0).map((l) => `L${l}`), ...(layers.some((l) => l < 0) ? [none] : [])];
+}
+
 /** The variants in table order: every plot colours a variant the same. */
 function variantColor(sweep: evaluator.Sweep) {
   const domain = [...new Set(cellFigures(sweep).map((f) => f.cell.variant))];
@@ -46,7 +52,7 @@ export function memorizationPlot(sweep: evaluator.Sweep): Plot {
       config,
       background: 'white',
       data: { values },
-      facet: { column: { field: 'layer', type: 'ordinal', title: 'layer', sort: { field: 'layer' } } },
+      facet: { column: { field: 'layer', type: 'ordinal', title: 'layer', sort: layerOrder(sweep, 'no layer') } },
       spec: {
         width: 300,
         height: 220,
@@ -84,7 +90,7 @@ export function accuracyPlot(sweep: evaluator.Sweep): Plot {
   const title = 'Accuracy per layer and variant (95% CI; dashed: pretrained)';
   const color = variantColor(sweep);
   if (values.length === 0 && !pretrained) return { id: 'accuracy', title, spec: undefined, empty: 'No cell has been evaluated.' };
-  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: { field: 'layer' }, axis: { labelAngle: 0 } } as const;
+  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: layerOrder(sweep, 'none'), axis: { labelAngle: 0 } } as const;
   const cellLayers: NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']> = [];
   if (pretrained) {
     const p = [
@@ -198,7 +204,7 @@ export function accuracyVsMemorizationPlot(sweep: evaluator.Sweep): Plot {
             x: xField,
             y: { field: 'accuracy', type: 'quantitative', title: 'accuracy' },
             color,
-            shape: { field: 'layer', type: 'nominal', title: 'layer' },
+            shape: { field: 'layer', type: 'nominal', title: 'layer', sort: layerOrder(sweep, 'none') },
             tooltip: [
               { field: 'cell', type: 'nominal' },
               { field: 'memorization_error', type: 'quantitative', format: '.4f' },

@@ -1,7 +1,7 @@
 /** The report's tables as rows of text, shared by report.md and report.html. */
-import type { evaluator } from '@memorize/contracts';
+import { common, type evaluator } from '@memorize/contracts';
 import { cellFigures, type CellFigures, type FigureOptions } from './cells.js';
-import { modelName } from './labels.js';
+import { labelName, modelName } from './labels.js';
 import { formatP } from './significance.js';
 
 export interface Table {
@@ -70,4 +70,61 @@ export function failedCells(sweep: evaluator.Sweep): { label: string; error: str
   return cellFigures(sweep)
     .filter((f) => f.cell.error !== '')
     .map((f) => ({ label: f.label, error: f.cell.error }));
+}
+
+const STATES: Record<number, string> = {
+  [common.JobState.JOB_STATE_QUEUED]: 'queued',
+  [common.JobState.JOB_STATE_RUNNING]: 'running',
+  [common.JobState.JOB_STATE_SUCCEEDED]: 'succeeded',
+  [common.JobState.JOB_STATE_FAILED]: 'failed',
+  [common.JobState.JOB_STATE_CANCELLED]: 'cancelled',
+};
+
+/** Every cell's state, size, invalid-answer rate, speed and the ids of its training run and evaluation. */
+export function cellsTable(sweep: evaluator.Sweep): Table {
+  const rows = cellFigures(sweep).map((f) => [
+    f.label,
+    STATES[f.cell.state] ?? dash,
+    f.row.n === null ? dash : String(f.row.n),
+    num(f.row.invalid_rate),
+    f.cell.report && f.cell.report.claimsPerSecond > 0 ? f.cell.report.claimsPerSecond.toFixed(1) : dash,
+    f.cell.runId || dash,
+    f.cell.evaluationId || dash,
+  ]);
+  return {
+    header: ['cell', 'state', 'n', 'invalid rate', 'claims/s', 'training run', 'evaluation'],
+    rows,
+    numeric: [false, false, true, true, true, false, false],
+  };
+}
+
+const LABEL_ORDER = [common.Label.LABEL_SUPPORTS, common.Label.LABEL_REFUTES, common.Label.LABEL_NOT_ENOUGH_INFO];
+
+/** Precision, recall, F1 and support of each label in each finished cell. */
+export function perLabelTable(sweep: evaluator.Sweep): Table {
+  const rows = cellFigures(sweep).flatMap((f) =>
+    (f.cell.report?.metrics?.perLabel ?? []).map((s) => [
+      f.label,
+      labelName(s.label) ?? dash,
+      num(s.precision),
+      num(s.recall),
+      num(s.f1),
+      String(s.support),
+    ]),
+  );
+  return { header: ['cell', 'label', 'precision', 'recall', 'F1', 'support'], rows, numeric: [false, false, true, true, true, true] };
+}
+
+/** The confusion matrix of each finished cell: gold label by row, predicted label (or invalid) by column. */
+export function confusionTable(sweep: evaluator.Sweep): Table {
+  const rows = cellFigures(sweep).flatMap((f) => {
+    const confusion = f.cell.report?.metrics?.confusion ?? [];
+    if (confusion.length !== 12) return [];
+    return LABEL_ORDER.map((gold, g) => [f.label, labelName(gold)!, ...confusion.slice(4 * g, 4 * g + 4).map(String)]);
+  });
+  return {
+    header: ['cell', 'gold', 'predicted SUPPORTS', 'predicted REFUTES', 'predicted NOT ENOUGH INFO', 'invalid'],
+    rows,
+    numeric: [false, false, true, true, true, true],
+  };
 }

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { evaluator } from '@memorize/contracts';
-import { predictionFileNames, predictionLine, sweepSignificance, writeSweepReport, type ReportJson } from '@memorize/report';
+import {
+  predictionFileNames,
+  predictionLine,
+  resultsTable,
+  sweepPlots,
+  sweepSignificance,
+  writeSweepReport,
+  type ReportJson,
+} from '@memorize/report';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { CLAIMS, makeFixture } from './fixture.js';
 
@@ -116,6 +124,12 @@ test('report.md has the table rows, the p-values raw and Holm-adjusted, and the 
     assert.equal(cells[6], fmt(e.pHolm));
     assert.equal(cells[7], e.pHolm < 0.05 ? 'yes' : 'no');
   }
+  // Per-label scores and confusion matrices of every cell, from the same metrics.
+  const m = fixture.expected[1]!.metrics;
+  const s = m.perLabel.SUPPORTS;
+  assert.ok(lines.includes(`| memory L1 | SUPPORTS | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} | ${s.support} |`), md);
+  assert.ok(lines.includes(`| memory L1 | REFUTES | ${m.confusion[1]!.join(' | ')} |`), md);
+  assert.ok(lines.includes('| simset-2 token L2 | succeeded | 60 | 0.000 | 12.5 | run-4 | eval-4 |'), md);
   const paragraph = sweepSignificance(fixture.sweep);
   assert.ok(lines.includes(paragraph));
   assert.match(paragraph, /differs? significantly: memory L1 \(accuracy/);
@@ -258,4 +272,14 @@ test('a failed cell: nulls in report.json, "failed" in the table, no predictions
   assert.equal(svgs.length, 3);
   assert.ok(svgs.every((s) => s.paths > 0));
   assert.equal(svgs[1]!.marks['mark-symbol'], 3);
+});
+
+test('layers order numerically (L2 before L10) in the table and on the plots', () => {
+  const sweep = evaluator.Sweep.fromPartial(makeFixture().sweep);
+  for (const cell of sweep.cells) if (cell.layer === 1) cell.layer = 10;
+  assert.deepEqual(resultsTable(sweep).header.slice(2), ['pretrained', 'memory L2', 'memory L10', 'simset-2 token L2', 'simset-2 token L10']);
+  const [memorization, accuracy] = sweepPlots(sweep);
+  assert.deepEqual(JSON.parse(JSON.stringify(memorization!.spec)).facet.column.sort, ['L2', 'L10', 'no layer']);
+  const layers = JSON.parse(JSON.stringify(accuracy!.spec)).layer as { encoding: { x?: { sort: string[] } } }[];
+  assert.deepEqual(layers.find((l) => l.encoding.x)!.encoding.x!.sort, ['L2', 'L10', 'none']);
 });
