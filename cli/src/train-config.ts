@@ -1,5 +1,6 @@
 /**
- * `memorize train --config FILE.yaml`: the run configuration file. One table (`configFields`) lists every key
+ * `memorize train --config FILE.yaml`: the run configuration file, and the machinery every config file shares
+ * (ConfigSchema: eval and sweep configs in eval-config.ts use it). One table (`configFields`) lists every key
  * with its type, range, the RunSpec field it fills and its documentation; parsing, the `--help` text, and the
  * mapping of a service's field errors back to config keys are all read from it.
  *
@@ -13,6 +14,7 @@ import { common, trainer } from '@memorize/contracts';
 import { InvalidArgumentError } from '@memorize/errors';
 import {
   MAX_ANCHOR_SAMPLES,
+  MAX_LOCALITY_SAMPLES,
   MAX_CONTEXT_LENGTH,
   MAX_DOCUMENTS,
   MAX_EPOCHS,
@@ -33,7 +35,7 @@ import {
   MODEL_LIMITS,
 } from '@memorize/validation';
 
-const MAX_U64 = (1n << 64n) - 1n;
+export const MAX_U64 = (1n << 64n) - 1n;
 
 /** What a key's value must be. */
 export type FieldType =
@@ -41,7 +43,11 @@ export type FieldType =
   | { type: 'int'; min: bigint; max: bigint }
   | { type: 'number'; min: number; max: number; minOpen?: boolean; maxOpen?: boolean }
   | { type: 'bool' }
-  | { type: 'enum'; values: Readonly<Record<string, number>> };
+  | { type: 'text'; max: number }
+  | { type: 'enum'; values: Readonly<Record<string, number>> }
+  | { type: 'list'; item: FieldType; max: number }
+  /** Checked and converted by `parse` (a sweep's variants); `text` describes it in --help. */
+  | { type: 'custom'; text: string; parse: (raw: unknown, where: { file: string; baseDir: string }, key: string) => unknown };
 
 export interface ConfigField {
   /** Key path in the file: "train.lr". */
@@ -54,11 +60,16 @@ export interface ConfigField {
   required?: boolean;
 }
 
-const int = (min: number | bigint, max: number | bigint): FieldType => ({ type: 'int', min: BigInt(min), max: BigInt(max) });
-const num = (min: number, max: number, open: { minOpen?: boolean; maxOpen?: boolean } = {}): FieldType => ({ type: 'number', min, max, ...open });
-const path: FieldType = { type: 'path' };
+export const int = (min: number | bigint, max: number | bigint): FieldType => ({ type: 'int', min: BigInt(min), max: BigInt(max) });
+export const num = (min: number, max: number, open: { minOpen?: boolean; maxOpen?: boolean } = {}): FieldType => ({
+  type: 'number',
+  min,
+  max,
+  ...open,
+});
+export const path: FieldType = { type: 'path' };
 const bool: FieldType = { type: 'bool' };
-const oneOf = (values: Record<string, number>): FieldType => ({ type: 'enum', values });
+export const oneOf = (values: Record<string, number>): FieldType => ({ type: 'enum', values });
 
 /** The memory kinds by their config (and CLI) names. */
 export const memoryKinds: Readonly<Record<string, number>> = {
@@ -194,6 +205,24 @@ export const configFields: readonly ConfigField[] = [
     doc: "held-out pages (ranked right after the corpus's top N) whose NLL the memory must not disturb [20; 0 = none]",
   },
   {
+    key: 'locality.pages_path',
+    proto: 'locality_pages_path',
+    value: path,
+    doc: "take the held-out pages from this pages file instead (e.g. a synthetic world's other entity set) [the corpus's pages file]",
+  },
+  {
+    key: 'locality.claims_path',
+    proto: 'locality_claims_path',
+    value: path,
+    doc: "the claims file ranking locality.pages_path's pages [corpus.claims]",
+  },
+  {
+    key: 'locality.samples',
+    proto: 'locality_samples',
+    value: int(0, MAX_LOCALITY_SAMPLES),
+    doc: 'measure locality on this many samples of the base model itself instead of pages [0 = pages]',
+  },
+  {
     key: 'job',
     proto: 'job_kind',
     value: oneOf({ memory: trainer.JobKind.JOB_KIND_MEMORY, full: trainer.JobKind.JOB_KIND_FULL }),
@@ -207,15 +236,10 @@ export const configFields: readonly ConfigField[] = [
   },
 ];
 
-const byKey = new Map(configFields.map((f) => [f.key, f]));
-const byProto = new Map(configFields.map((f) => [f.proto, f]));
-const sections = new Set(configFields.filter((f) => f.key.includes('.')).map((f) => f.key.split('.')[0]));
-
-/** A parsed config: the RunSpec to send and where it came from. */
-export interface TrainConfig {
-  /** The file as the user named it (used in messages). */
+/** Context of one value's conversion: the file (in messages) and the folder relative paths resolve against. */
+interface Where {
   file: string;
-  spec: trainer.RunSpec;
+  baseDir: string;
 }
 
 function describeValue(value: unknown): string {
@@ -231,19 +255,33 @@ function rangeText(t: Extract<FieldType, { type: 'number' }>): string {
   return `${t.minOpen ? '(' : '['}${t.min}, ${t.max}${t.maxOpen ? ')' : ']'}`;
 }
 
-/** Checks one value against its field type; returns it converted (bigint for 64-bit ints, numbers otherwise). */
-function convert(field: ConfigField, raw: unknown, file: string, baseDir: string): unknown {
-  const fail = (expected: string): never => {
-    throw new InvalidArgumentError(`${file}: ${field.key} must be ${expected}, got ${describeValue(raw)}`, field.key);
-  };
-  const t = field.value;
+export const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The refusal of a config value: `file: key must be <expected>, got <value>`. */
+export function refuseValue(where: Where, key: string, expected: string, raw: unknown): never {
+  throw new InvalidArgumentError(`${where.file}: ${key} must be ${expected}, got ${describeValue(raw)}`, key);
+}
+
+/**
+ * Checks one value against its field type; returns it converted (bigint for 64-bit ints, numbers otherwise,
+ * absolute paths). `key` names it in messages (default the field's key; a list item's path such as "layers[1]").
+ */
+export function convert(field: ConfigField, raw: unknown, where: Where, key = field.key): unknown {
+  return convertType(field.value, raw, where, key);
+}
+
+function convertType(t: FieldType, raw: unknown, where: Where, key: string): unknown {
+  const fail = (expected: string): never => refuseValue(where, key, expected, raw);
   switch (t.type) {
     case 'path': {
       if (typeof raw !== 'string' || raw.trim() === '') return fail('a path (a non-empty string)');
       const value = raw as string;
       if (value.includes('\u0000') || value.length > MAX_PATH_LENGTH) return fail(`a path of at most ${MAX_PATH_LENGTH} characters`);
-      return isAbsolute(value) ? resolve(value) : resolve(baseDir, value);
+      return isAbsolute(value) ? resolve(value) : resolve(where.baseDir, value);
     }
+    case 'text':
+      if (typeof raw !== 'string' || raw.length > t.max) return fail(`a string of at most ${t.max} characters`);
+      return raw;
     case 'int': {
       let n: bigint | undefined;
       if (typeof raw === 'bigint') n = raw;
@@ -269,48 +307,178 @@ function convert(field: ConfigField, raw: unknown, file: string, baseDir: string
       if (typeof raw !== 'string' || !Object.hasOwn(t.values, raw)) return fail(`one of ${names.join(', ')}`);
       return t.values[raw as string];
     }
+    case 'list': {
+      if (!Array.isArray(raw) || raw.length > t.max) return fail(`a list of at most ${t.max} ${typeText(t.item)} items`);
+      return (raw as unknown[]).map((item, i) => convertType(t.item, item, where, `${key}[${i}]`));
+    }
+    case 'custom':
+      return t.parse(raw, where, key);
   }
 }
 
 const camel = (s: string): string => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** Sets `value` at a proto path ("training.learning_rate") of a plain object, camelCased, creating the parents. */
+export function assign(target: Record<string, unknown>, proto: string, value: unknown): void {
+  const parts = proto.split('.').map(camel);
+  let at = target;
+  for (const part of parts.slice(0, -1)) at = (at[part] ??= {}) as Record<string, unknown>;
+  at[parts[parts.length - 1]] = value;
+}
+
+/**
+ * The mode token check shared by train's memory section and a sweep's variants: token mode is for simset only.
+ * `prefix` is the key path of the memory section ("memory", "variants[2].memory").
+ */
+export function checkMaskMode(where: Where, prefix: string, kind: unknown, mode: unknown): void {
+  if (mode === 'token' && kind !== 'simset')
+    throw new InvalidArgumentError(
+      `${where.file}: ${prefix}.mode token is only for ${prefix}.kind simset, got kind ${describeValue(kind)}`,
+      `${prefix}.mode`,
+    );
+}
+
+/**
+ * One kind of config file: its table of keys. Parsing (unknown keys refused, each value checked and converted,
+ * required keys), the mapping of a service's field names back to keys and the `--help` text are read from it.
+ */
+export class ConfigSchema {
+  private readonly byKey: Map<string, ConfigField>;
+  private readonly byProto: Map<string, ConfigField>;
+  private readonly sections: Set<string>;
+
+  constructor(
+    readonly fields: readonly ConfigField[],
+    /** What the top level holds, for the message about a file that is no mapping: "sections (corpus, model)". */
+    private readonly topLevel: string,
+    /** Where the documented example is: "configs/train.example.yaml". */
+    private readonly example: string,
+  ) {
+    this.byKey = new Map(fields.map((f) => [f.key, f]));
+    this.byProto = new Map(fields.map((f) => [f.proto, f]));
+    this.sections = new Set(fields.filter((f) => f.key.includes('.')).map((f) => f.key.split('.')[0]));
+  }
+
+  field(key: string): ConfigField {
+    const f = this.byKey.get(key);
+    if (!f) throw new Error(`no config key ${key}`);
+    return f;
+  }
+
+  /** The raw values of a config's text by key path; unknown keys, bad YAML and a non-mapping are refused. */
+  values(text: string, file: string): Map<string, unknown> {
+    const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: true, prettyErrors: true });
+    const problem = doc.errors[0];
+    if (problem) {
+      const at = problem.linePos?.[0];
+      const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+      throw new InvalidArgumentError(`${file}: not valid YAML${where}: ${problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+    }
+    const root: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (!isMapping(root)) throw new InvalidArgumentError(`${file}: must be a mapping of ${this.topLevel}, got ${describeValue(root)}`);
+    const values = new Map<string, unknown>();
+    for (const [top, value] of Object.entries(root)) {
+      if (this.sections.has(top)) {
+        if (!isMapping(value)) throw new InvalidArgumentError(`${file}: ${top} must be a mapping, got ${describeValue(value)}`, top);
+        for (const [key, inner] of Object.entries(value)) {
+          const path = `${top}.${key}`;
+          if (!this.byKey.has(path)) throw new InvalidArgumentError(`${file}: unknown key "${path}"`, path);
+          values.set(path, inner);
+        }
+      } else if (this.byKey.has(top)) {
+        values.set(top, value);
+      } else {
+        throw new InvalidArgumentError(`${file}: unknown key "${top}"`, top);
+      }
+    }
+    return values;
+  }
+
+  /** Refuses a config lacking one of `keys` (default: the table's required keys). */
+  requireKeys(values: Map<string, unknown>, file: string, keys = this.fields.filter((f) => f.required).map((f) => f.key)): void {
+    for (const key of keys) if (!values.has(key)) throw new InvalidArgumentError(`${file}: ${key} is required`, key);
+  }
+
+  /** Every value converted and set at its proto path of one plain (camelCase) object. */
+  build(values: Map<string, unknown>, where: Where, converted: ReadonlyMap<string, unknown> = new Map()): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, raw] of values)
+      assign(out, this.field(key).proto, converted.has(key) ? converted.get(key) : convert(this.field(key), raw, where));
+    return out;
+  }
+
+  /**
+   * The config key of a spec field a service named ("spec.training.learning_rate" -> "train.lr"), or undefined.
+   * Takes snake_case or camelCase paths, with or without the leading "spec."; list indexes are dropped.
+   */
+  keyOf(field: string): string | undefined {
+    const snake = field
+      .replace(/^spec\./, '')
+      .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+      .replace(/\[\d+\]/g, '');
+    for (let parts = snake.split('.'); parts.length > 0; parts = parts.slice(0, -1)) {
+      const hit = this.byProto.get(parts.join('.'));
+      if (hit) return hit.key;
+    }
+    return undefined;
+  }
+
+  /**
+   * The config key a job's error message is about, when it names a spec field the way the services do
+   * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."); else undefined.
+   */
+  keyInMessage(message: string): string | undefined {
+    let best: { key: string; length: number } | undefined;
+    for (const f of this.fields) {
+      const proto = f.proto.replace(/^evaluation\./, '');
+      const leaf = proto.split('.').at(-1)!;
+      const names = [proto, leaf, ...(proto.startsWith('memory.') ? [`config.${leaf}`] : [])];
+      for (const name of names) {
+        const pattern = new RegExp(`(^|[\\s(.])${name.replace(/\./g, '\\.')}(: | must )`);
+        if (pattern.test(message) && (!best || name.length > best.length)) best = { key: f.key, length: name.length };
+      }
+    }
+    return best?.key;
+  }
+
+  /** The config reference for `--help`: every key, its range and its meaning. */
+  help(): string {
+    const lines = ['', "Config file keys (YAML; unknown keys are refused; relative paths resolve against the file's folder):"];
+    let section = '';
+    for (const f of this.fields) {
+      const top = f.key.includes('.') ? f.key.split('.')[0] : '';
+      if (top !== section) {
+        section = top;
+        if (top) lines.push(`  ${top}:`);
+      }
+      const name = top ? `    ${f.key.slice(top.length + 1)}` : `  ${f.key}`;
+      lines.push(`${name.padEnd(26)} ${typeText(f.value)}${f.required ? ', required' : ''}: ${f.doc}`);
+    }
+    lines.push('', `Example: ${this.example} (every key, commented).`);
+    return lines.join('\n') + '\n';
+  }
+}
+
+const trainSchema = new ConfigSchema(configFields, 'sections (corpus, model, memory, train, locality)', 'configs/train.example.yaml');
+
+/** A parsed config: the RunSpec to send and where it came from. */
+export interface TrainConfig {
+  /** The file as the user named it (used in messages). */
+  file: string;
+  spec: trainer.RunSpec;
+}
 
 /**
  * Parses a train config's text. `file` names it in messages; relative paths resolve against `baseDir` (the
  * config file's folder) and are sent absolute.
  */
 export function parseTrainConfig(text: string, file: string, baseDir: string): TrainConfig {
-  const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: true, prettyErrors: true });
-  const problem = doc.errors[0];
-  if (problem) {
-    const at = problem.linePos?.[0];
-    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
-    throw new InvalidArgumentError(`${file}: not valid YAML${where}: ${problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
-  }
-  const root: unknown = doc.toJS({ maxAliasCount: 100 });
-  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isMapping(root))
-    throw new InvalidArgumentError(`${file}: must be a mapping of sections (corpus, model, memory, train, locality), got ${describeValue(root)}`);
-
-  const values = new Map<string, unknown>();
-  for (const [top, value] of Object.entries(root)) {
-    if (sections.has(top)) {
-      if (!isMapping(value)) throw new InvalidArgumentError(`${file}: ${top} must be a mapping, got ${describeValue(value)}`, top);
-      for (const [key, inner] of Object.entries(value)) {
-        const path = `${top}.${key}`;
-        if (!byKey.has(path)) throw new InvalidArgumentError(`${file}: unknown key "${path}"`, path);
-        values.set(path, inner);
-      }
-    } else if (byKey.has(top)) {
-      values.set(top, value);
-    } else {
-      throw new InvalidArgumentError(`${file}: unknown key "${top}"`, top);
-    }
-  }
-
-  const job = values.has('job') ? convert(byKey.get('job')!, values.get('job'), file, baseDir) : trainer.JobKind.JOB_KIND_MEMORY;
+  const values = trainSchema.values(text, file);
+  const where = { file, baseDir };
+  const job = values.has('job') ? convert(trainSchema.field('job'), values.get('job'), where) : trainer.JobKind.JOB_KIND_MEMORY;
   const required = configFields.filter((f) => f.required).map((f) => f.key);
   if (job === trainer.JobKind.JOB_KIND_MEMORY) required.push('memory.kind');
-  for (const key of required) if (!values.has(key)) throw new InvalidArgumentError(`${file}: ${key} is required`, key);
+  trainSchema.requireKeys(values, file, required);
   if (job === trainer.JobKind.JOB_KIND_FULL) {
     const memoryKey = [...values.keys()].find((k) => k.startsWith('memory.'));
     if (memoryKey)
@@ -319,21 +487,8 @@ export function parseTrainConfig(text: string, file: string, baseDir: string): T
         memoryKey,
       );
   }
-
-  const spec: Record<string, unknown> = { memory: {}, training: {}, jobKind: job };
-  for (const [key, raw] of values) {
-    const field = byKey.get(key)!;
-    const value = key === 'job' ? job : convert(field, raw, file, baseDir);
-    const parts = field.proto.split('.').map(camel);
-    let target = spec;
-    for (const part of parts.slice(0, -1)) target = target[part] as Record<string, unknown>;
-    target[parts[parts.length - 1]] = value;
-  }
-  if (values.get('memory.mode') === 'token' && values.get('memory.kind') !== 'simset')
-    throw new InvalidArgumentError(
-      `${file}: memory.mode token is only for memory.kind simset, got kind ${describeValue(values.get('memory.kind'))}`,
-      'memory.mode',
-    );
+  const spec = { memory: {}, training: {}, ...trainSchema.build(values, where, new Map([['job', job]])), jobKind: job };
+  checkMaskMode(where, 'memory', values.get('memory.kind'), values.get('memory.mode'));
   const memory = job === trainer.JobKind.JOB_KIND_FULL ? undefined : common.MemoryConfig.fromPartial(spec.memory as Partial<common.MemoryConfig>);
   return {
     file,
@@ -345,17 +500,21 @@ export function parseTrainConfig(text: string, file: string, baseDir: string): T
   };
 }
 
-/** Reads and parses a config file; `file` as given on the command line. */
-export function loadTrainConfig(file: string): TrainConfig {
-  let text: string;
+/** The text of a config file named on the command line and the folder its relative paths resolve against. */
+export function readConfigFile(file: string): { text: string; baseDir: string } {
   try {
-    text = readFileSync(file, 'utf8');
+    return { text: readFileSync(file, 'utf8'), baseDir: dirname(resolve(file)) };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a file' : e.message;
     throw new InvalidArgumentError(`--config: ${file}: ${why}`, '--config');
   }
-  return parseTrainConfig(text, file, dirname(resolve(file)));
+}
+
+/** Reads and parses a config file; `file` as given on the command line. */
+export function loadTrainConfig(file: string): TrainConfig {
+  const { text, baseDir } = readConfigFile(file);
+  return parseTrainConfig(text, file, baseDir);
 }
 
 /**
@@ -363,14 +522,9 @@ export function loadTrainConfig(file: string): TrainConfig {
  * Takes snake_case or camelCase paths, with or without the leading "spec.".
  */
 export function configKeyOf(field: string): string | undefined {
-  const snake = field
-    .replace(/^spec\./, '')
-    .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-    .replace(/\[\d+\]/g, '');
-  for (let parts = snake.split('.'); parts.length > 0; parts = parts.slice(0, -1)) {
-    const hit = byProto.get(parts.join('.'));
-    if (hit) return hit.key;
-  }
+  const hit = trainSchema.keyOf(field);
+  if (hit) return hit;
+  const snake = field.replace(/^spec\./, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   if (snake === 'memory' || snake.startsWith('memory.')) return 'memory';
   if (snake === 'training' || snake.startsWith('training.')) return 'train';
   return undefined;
@@ -381,39 +535,20 @@ export function configKeyOf(field: string): string | undefined {
  * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."); else undefined.
  */
 export function configKeyInMessage(message: string): string | undefined {
-  let best: { key: string; length: number } | undefined;
-  for (const f of configFields) {
-    const leaf = f.proto.split('.').at(-1)!;
-    const names = [f.proto, leaf, ...(f.proto.startsWith('memory.') ? [`config.${leaf}`] : [])];
-    for (const name of names) {
-      const pattern = new RegExp(`(^|[\\s(.])${name.replace(/\./g, '\\.')}(: | must )`);
-      if (pattern.test(message) && (!best || name.length > best.length)) best = { key: f.key, length: name.length };
-    }
-  }
-  return best?.key;
+  return trainSchema.keyInMessage(message);
 }
 
 /** The config reference for `memorize train --help`: every key, its range and its meaning. */
 export function configHelp(): string {
-  const lines = ['', "Config file keys (YAML; unknown keys are refused; relative paths resolve against the file's folder):"];
-  let section = '';
-  for (const f of configFields) {
-    const top = f.key.includes('.') ? f.key.split('.')[0] : '';
-    if (top !== section) {
-      section = top;
-      if (top) lines.push(`  ${top}:`);
-    }
-    const name = top ? `    ${f.key.slice(top.length + 1)}` : `  ${f.key}`;
-    lines.push(`${name.padEnd(26)} ${typeText(f.value)}${f.required ? ', required' : ''}: ${f.doc}`);
-  }
-  lines.push('', 'Example: configs/train.example.yaml (every key, commented).');
-  return lines.join('\n') + '\n';
+  return trainSchema.help();
 }
 
 function typeText(t: FieldType): string {
   switch (t.type) {
     case 'path':
       return 'path';
+    case 'text':
+      return 'text';
     case 'bool':
       return 'true|false';
     case 'enum':
@@ -422,5 +557,9 @@ function typeText(t: FieldType): string {
       return t.max >= MAX_U64 ? `integer >= ${t.min}` : `integer ${t.min}..${t.max}`;
     case 'number':
       return `number in ${rangeText(t)}`;
+    case 'list':
+      return `list of ${typeText(t.item)}`;
+    case 'custom':
+      return t.text;
   }
 }

@@ -62,7 +62,7 @@ train:
   anchor_kl_weight: 0.5
   anchor_samples: 16
   anchor_sample_tokens: 24
-locality: {pages: 0}
+locality: {pages: 0, pages_path: world/pages.jsonl, claims_path: world/claims.jsonl, samples: 8}
 job: memory
 output: out/m.safetensors
 `;
@@ -117,6 +117,9 @@ output: out/m.safetensors
     localityPages: 0,
     jobKind: trainer.JobKind.JOB_KIND_MEMORY,
     outputPath: '/configs/here/out/m.safetensors',
+    localityPagesPath: '/configs/here/world/pages.jsonl',
+    localityClaimsPath: '/configs/here/world/claims.jsonl',
+    localitySamples: 8,
   };
   assert.deepEqual(spec, expected);
   // The fixture sets every key of the table, so no key is left untested.

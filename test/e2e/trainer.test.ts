@@ -270,3 +270,19 @@ test('several model-hosts: concurrent runs are placed on the least loaded one', 
     await Promise.all([pair.stop(5_000), second.stop(5_000)]);
   }
 });
+
+test("locality from the base model's own samples, or from another pages file", async () => {
+  const small = (extra: Partial<trainer.RunSpec>) => spec(2, { learningRate: 1e-2, maxSteps: 4 }, { evalEvery: 4, ...extra });
+  await start('samples', small({ localitySamples: 3 }));
+  // A pages file given explicitly (here the same dump, ranked by the same claims; a synthetic world's other entity
+  // set in the demo): its pages outside the corpus.
+  await start('other-pages', small({ localityPages: 4, localityPagesPath: feverFiles.pages, localityClaimsPath: feverFiles.claims }));
+  for (const runId of ['samples', 'other-pages']) {
+    const run = await waitEnded(runId, 120_000);
+    assert.equal(run.state, JobState.JOB_STATE_SUCCEEDED, run.error);
+    assert.ok(run.baseLocality > 0 && run.lastLocality > 0, `${runId}: locality ${run.baseLocality} -> ${run.lastLocality}`);
+  }
+  // Samples differ from pages: the base model's own text is likelier to it than Wikipedia pages are.
+  const [samples, pages] = [await getRun('samples'), await getRun('other-pages')];
+  assert.ok(samples.baseLocality < pages.baseLocality, `samples ${samples.baseLocality} vs pages ${pages.baseLocality}`);
+});

@@ -40,6 +40,9 @@ import { RunStore, TERMINAL_STATES, type Measure } from './store.js';
 const { JobState } = common;
 type JobState = common.JobState;
 
+/** New tokens of each base-model sample when locality is measured on samples. */
+const LOCALITY_SAMPLE_TOKENS = 48;
+
 export interface RunManagerOptions {
   store: RunStore;
   data: DataPort;
@@ -325,7 +328,7 @@ export class RunManager {
       skipOptimizer: false,
     });
     const info = loaded.model!;
-    const runData = await this.buildData(runId, spec, info);
+    const runData = await this.buildData(runId, spec, info, host, modelId, signal);
     const plan = runData.plan;
     const total = plan.schedule.steps;
     this.store.transition(runId, JobState.JOB_STATE_RUNNING, `corpus ${runData.corpusId}: ${runData.corpusRows.length} rows, ${total} steps`, {
@@ -479,12 +482,22 @@ export class RunManager {
   }
 
   /** The corpus (and the locality pages) on DataService, tokenized with the model's tokenizer, in chunks of its context. */
-  private async buildData(runId: string, spec: trainer.RunSpec, info: modelHost.ModelInfo): Promise<RunData> {
+  private async buildData(
+    runId: string,
+    spec: trainer.RunSpec,
+    info: modelHost.ModelInfo,
+    host: ModelHostPort,
+    modelId: string,
+    signal: AbortSignal,
+  ): Promise<RunData> {
     const maxLength = spec.training?.maxLength || info.maxLength;
-    const corpusRequest = (topN: number): data.LoadCorpusRequest => ({
-      claimsPath: spec.claimsPath,
-      pagesPath: spec.pagesPath,
-      assignmentPath: spec.assignmentPath,
+    const corpusRequest = (
+      topN: number,
+      files = { claims: spec.claimsPath, pages: spec.pagesPath, assignment: spec.assignmentPath },
+    ): data.LoadCorpusRequest => ({
+      claimsPath: files.claims,
+      pagesPath: files.pages,
+      assignmentPath: files.assignment,
       topN,
       seed: 0n,
       poolPerPage: 0,
@@ -504,9 +517,15 @@ export class RunManager {
 
     let localityRows: common.TokenRow[] = [];
     const wanted = spec.localityPages ?? DEFAULT_LOCALITY_PAGES;
-    if (wanted > 0) {
-      // Every page with claims in the same dump; the held-out ones are those ranked after the corpus's pages.
-      const all = (await this.options.data.loadCorpus(corpusRequest(0))).corpus!;
+    if (spec.localitySamples > 0) {
+      localityRows = await this.sampleLocality(host, modelId, info, spec, signal);
+    } else if (wanted > 0) {
+      // Every page with claims in the same dump (or in locality_pages_path); the held-out ones are those ranked
+      // after the corpus's pages.
+      const source = spec.localityPagesPath
+        ? corpusRequest(0, { claims: spec.localityClaimsPath || spec.claimsPath, pages: spec.localityPagesPath, assignment: '' })
+        : corpusRequest(0);
+      const all = (await this.options.data.loadCorpus(source)).corpus!;
       const inCorpus = new Set(docs.map((d) => d.pageId));
       const held = (await this.documents(all.corpusId)).filter((d) => !inCorpus.has(d.pageId)).slice(0, wanted);
       if (held.length < wanted) {
@@ -524,6 +543,37 @@ export class RunManager {
       corpusRows,
       localityRows,
     };
+  }
+
+  /** Locality text the base model writes itself: samples from BOS, temperature 1, seeded by training.seed. */
+  private async sampleLocality(
+    host: ModelHostPort,
+    modelId: string,
+    info: modelHost.ModelInfo,
+    spec: trainer.RunSpec,
+    signal: AbortSignal,
+  ): Promise<common.TokenRow[]> {
+    const rows: common.TokenRow[] = [];
+    const seed = spec.training?.seed ?? 0n;
+    for (let i = 0; i < spec.localitySamples; i++) {
+      const ids = [info.bosId];
+      for await (const piece of host.generate(
+        modelHost.GenerateRequest.fromPartial({
+          modelId,
+          promptIds: [info.bosId],
+          maxNewTokens: Math.min(LOCALITY_SAMPLE_TOKENS, info.maxLength - 1),
+          temperature: 1,
+          topP: 1,
+          // Never 0 (0 = the clock): sample i of the run's seed.
+          seed: seed * 65_536n + BigInt(i) + 1n,
+        }),
+        signal,
+      )) {
+        if (piece.id >= 0) ids.push(piece.id);
+      }
+      if (ids.length >= 2) rows.push({ ids, documentIndex: undefined });
+    }
+    return rows;
   }
 
   /** Every document of a corpus with its token ids (paged). */

@@ -27,6 +27,7 @@ export interface ModelHostPort {
   saveModel(request: modelHost.SaveModelRequest): Promise<modelHost.SaveModelResponse>;
   trainStep(request: modelHost.TrainStepRequest): Promise<modelHost.TrainStepResponse>;
   documentLoss(request: modelHost.DocumentLossRequest): Promise<modelHost.DocumentLossResponse>;
+  generate(request: modelHost.GenerateRequest, signal: AbortSignal): AsyncIterable<modelHost.GenerateResponse>;
   healthy(): Promise<boolean>;
 }
 

@@ -42,6 +42,8 @@ export const MAX_EPOCHS = 100_000;
 export const MAX_STEPS = 10_000_000;
 /** Anchor samples per memory. */
 export const MAX_ANCHOR_SAMPLES = 4096;
+/** Base-model samples a run's locality measure may draw (RunSpec.locality_samples). */
+export const MAX_LOCALITY_SAMPLES = 4096;
 
 /** Learning rate: (0, MAX_LEARNING_RATE]. */
 export const MAX_LEARNING_RATE = 10;

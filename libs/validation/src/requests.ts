@@ -27,6 +27,7 @@ import {
 } from './fields.js';
 import {
   MAX_ANCHOR_SAMPLES,
+  MAX_LOCALITY_SAMPLES,
   MAX_CONTEXT_LENGTH,
   MAX_DOCUMENTS,
   MAX_EPOCHS,
@@ -396,6 +397,9 @@ export function runSpec(ctx: Ctx): z.ZodType {
     localityPages: int(0, MAX_DOCUMENTS, ' (0 = no locality measure)').optional(),
     jobKind: enumOf(trainer.JobKind),
     outputPath: optionalPath,
+    localityPagesPath: optionalPath,
+    localityClaimsPath: optionalPath,
+    localitySamples: int(0, MAX_LOCALITY_SAMPLES, ' (0 = pages)'),
   }).superRefine((s, issue) => {
     const full = s.jobKind === trainer.JobKind.JOB_KIND_FULL;
     if (!full && !s.memory) issue.addIssue({ code: 'custom', path: ['memory'], message: 'is required for a memory run' });

@@ -95,6 +95,9 @@ const runSpec: trainer.RunSpec = {
   localityPages: 20,
   jobKind: trainer.JobKind.JOB_KIND_MEMORY,
   outputPath: '',
+  localityPagesPath: '',
+  localityClaimsPath: '',
+  localitySamples: 0,
 };
 const noMemory: modelHost.MemorySelection = { memoryId: '', maskSource: common.MaskSource.MASK_SOURCE_UNSPECIFIED };
 

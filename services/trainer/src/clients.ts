@@ -41,6 +41,7 @@ export function modelHostPort(address: string, maxMessageBytes: number): ModelHo
     saveModel: call(client.saveModel),
     trainStep: call(client.trainStep),
     documentLoss: call(client.documentLoss),
+    generate: remoteStream(client, service, client.generate, CALLER),
     healthy: () => isServing(address),
     close: () => client.close(),
   };
