@@ -13,7 +13,8 @@ import type { RunLogger } from '@memorize/runs';
 import { runEvaluation } from './evaluate.js';
 import type { EvalDataPort, EvalHostPort, TrainerPort } from './ports.js';
 import { EvalStore, TERMINAL } from './store.js';
-import { cellKey, cellRunSpec, compareWithPretrained, planCells, PRETRAINED_LAYER, significanceText, tableMarkdown } from './sweep.js';
+import { markdownTable, resultsTable, sweepSignificance } from '@memorize/report';
+import { ALPHA, cellKey, cellRunSpec, compareWithPretrained, planCells, PRETRAINED_LAYER } from './sweep.js';
 
 const { JobState } = common;
 type JobState = common.JobState;
@@ -261,8 +262,8 @@ export class EvaluationManager {
     this.store.setSweep(id, {
       state: failures.length === 0 ? JobState.JOB_STATE_SUCCEEDED : JobState.JOB_STATE_FAILED,
       error: failures.join('; '),
-      tableMarkdown: tableMarkdown(spec, sweep.cells),
-      significance: significanceText(sweep.cells),
+      tableMarkdown: markdownTable(resultsTable(sweep)),
+      significance: sweepSignificance(sweep, { alpha: ALPHA, test: "McNemar's exact test" }),
     });
     this.emit(key);
   }

@@ -1,9 +1,9 @@
 /**
  * The pure parts of a sweep: its cells (pretrained once, every memory variant at every layer), the training run
- * of a cell, the comparison of every variant cell with the pretrained cell on the same claims (McNemar's exact
- * test, Holm's step-down correction across the sweep), and the table.
+ * of a cell, and the comparison of every variant cell with the pretrained cell on the same claims (McNemar's
+ * exact test, Holm's step-down correction across the sweep). The table and the words are libs/report's.
  */
-import { common, evaluator, trainer } from '@memorize/contracts';
+import { evaluator, trainer } from '@memorize/contracts';
 import { holmAdjust, mcnemar, type Prediction } from '@memorize/fever';
 import { labelFromProto } from './labels.js';
 
@@ -84,48 +84,4 @@ export function compareWithPretrained(cells: evaluator.SweepCell[]): void {
   pretrained.pValueVsPretrained = 1;
   pretrained.pHolm = 1;
   pretrained.significant = false;
-}
-
-const pct = (x: number): string => (100 * x).toFixed(1);
-
-/** In words: which cells differ significantly from the pretrained cell. */
-export function significanceText(cells: readonly evaluator.SweepCell[]): string {
-  const pretrained = cells.find((c) => c.layer === PRETRAINED_LAYER && c.report);
-  const compared = cells.filter((c) => c !== pretrained && c.report);
-  if (!pretrained || compared.length === 0) return 'No variant cell was compared with a pretrained cell.';
-  const base = pretrained.report!.metrics!.accuracy;
-  const sig = compared.filter((c) => c.significant);
-  const name = (c: evaluator.SweepCell): string =>
-    `${c.variant} at layer ${c.layer} (accuracy ${pct(c.report!.metrics!.accuracy)}% vs ${pct(base)}%, p = ${c.pValueVsPretrained.toPrecision(3)}, Holm ${c.pHolm.toPrecision(3)})`;
-  const head = `McNemar's exact test of each of the ${compared.length} variant cells against the pretrained cell on the same claims, Holm-corrected across them: `;
-  if (sig.length === 0) return `${head}no difference is significant at ${ALPHA}.`;
-  return `${head}${sig.length} significant at ${ALPHA}: ${sig.map(name).join('; ')}; the other ${compared.length - sig.length} are not.`;
-}
-
-/** The table (rows: variant; columns: layers), each cell accuracy / F1-micro / F1-macro / memorization error. */
-export function tableMarkdown(spec: evaluator.SweepSpec, cells: readonly evaluator.SweepCell[]): string {
-  const layers = spec.layers;
-  const fmt = (c: evaluator.SweepCell | undefined): string => {
-    if (!c?.report?.metrics) return c ? common.JobState[c.state].replace('JOB_STATE_', '').toLowerCase() : '';
-    const m = c.report.metrics;
-    const mem = c.report.memorizationError ? ` / ${c.report.memorizationError.toFixed(3)}` : '';
-    const star = c.significant ? ' *' : '';
-    return `${pct(m.accuracy)} / ${pct(m.f1Micro)} / ${pct(m.f1Macro)}${mem}${star}`;
-  };
-  const head = `| variant | ${layers.length ? layers.map((l) => `L${l}`).join(' | ') : 'all'} |`;
-  const rule = `| --- | ${(layers.length ? layers : [0]).map(() => '---').join(' | ')} |`;
-  const rows = spec.variants.map((v) => {
-    if (!v.memory) {
-      const c = cells.find((x) => x.variant === v.name);
-      return `| ${v.name} | ${(layers.length ? layers : [0]).map(() => fmt(c)).join(' | ')} |`;
-    }
-    return `| ${v.name} | ${layers.map((l) => fmt(cells.find((x) => x.variant === v.name && x.layer === l))).join(' | ')} |`;
-  });
-  return [
-    `Model ${spec.evaluation!.modelPath}: accuracy / F1-micro / F1-macro (%) / memorization error (nats/token); * = significant vs pretrained (McNemar, Holm, ${ALPHA})`,
-    '',
-    head,
-    rule,
-    ...rows,
-  ].join('\n');
 }
