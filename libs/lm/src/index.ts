@@ -8,6 +8,8 @@ export * from './loaders/index.js';
 export * from './sampling.js';
 export * from './generate.js';
 export * from './scoring.js';
+export * from './prefix-cache.js';
+export * from './shared-scoring.js';
 export * from './tokenizers/index.js';
 export * from './init.js';
 export * from './checkpoint.js';

@@ -78,6 +78,8 @@ export interface ForwardOptions {
   rowContext?: HookContext['rowContext'];
   /** When given, keys/values of this call are appended to it and attention also covers its contents. */
   cache?: KVCache;
+  /** With a cache: attend to its contents but leave it as it is (several continuations of one cached prefix). */
+  readOnlyCache?: boolean;
   /** Compute the output only at the last position of each row (generation). */
   lastOnly?: boolean;
   /** 'logits' (default): [B, T, vocab]; 'hidden': the final-normed residual stream [B, T, dim]. */
@@ -321,9 +323,9 @@ export class TransformerModel {
       if (options.lastOnly) h = tf.slice(h, [0, t - 1, 0], [b, 1, this.config.dim]);
       const normed = this.norm(h, this.weights.finalNorm);
       const out = options.output === 'hidden' ? normed : this.weights.classifier.apply(normed);
-      return { out, kv: cache ? newKV : [] };
+      return { out, kv: cache && !options.readOnlyCache ? newKV : [] };
     });
-    if (cache) cache.replace(result.kv, tokens, chunkMask);
+    if (cache && !options.readOnlyCache) cache.replace(result.kv, tokens, chunkMask);
     return result.out;
   }
 

@@ -30,6 +30,8 @@ export interface MemoryBinding {
   hooks?: ReadonlyMap<number, LayerHook>;
   /** The memory selected: its lock is read-held for the whole call, so every row sees one version. */
   memory?: HeldMemory;
+  /** The selection's mask source (undefined = each row's kind default). */
+  maskSource?: MaskSource;
 }
 
 /** A memory held by the host, attached to one base model, with its optimizer once trained. */
@@ -46,7 +48,13 @@ export interface HeldMemory {
    * of a deleted or replaced memory take it alone — so no call sees a memory change mid-call or a disposed tensor.
    */
   lock: RwLock;
+  /** Unique per memory object in this process: a memory loaded or replaced under the same id gets a new one. */
+  serial: number;
+  /** Bumped by every TrainStep that changes the weights. */
+  version: number;
 }
+
+let serials = 0;
 
 const kindFromProto: Record<number, MemoryConfig['kind'] | undefined> = {
   [common.MemoryKind.MEMORY_KIND_MEMORY]: 'memory',
@@ -161,6 +169,7 @@ const namePattern = /^[A-Za-z0-9._-]{1,128}$/;
 /** The memories held by the host, by name. */
 export class MemoryStore {
   private readonly memories = new Map<string, HeldMemory>();
+  private readonly changeListeners: Array<(held: HeldMemory) => void> = [];
 
   /** `memoryRoot`: every client memory path resolves inside it (--memory-root); created on the first save. */
   constructor(
@@ -169,6 +178,15 @@ export class MemoryStore {
   ) {
     // A model that memories are bound to is never evicted from the cache: they hold its fingerprint and hooks.
     models.protect((modelId) => this.list(modelId).length > 0);
+  }
+
+  /** Called when a memory's weights change (a TrainStep) or it is deleted or replaced. */
+  onChange(listener: (held: HeldMemory) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(held: HeldMemory): void {
+    for (const listener of this.changeListeners) listener(held);
   }
 
   get(id: string, field = 'memory_id'): HeldMemory {
@@ -188,7 +206,7 @@ export class MemoryStore {
     if (existing && !replace) throw new AlreadyExistsError(`memory "${id}" exists (delete it or pass replace)`, 'memory_id');
     // The old memory is disposed once the calls using it end; the new one serves new calls at once.
     if (existing) void this.delete(id);
-    const held: HeldMemory = { id, modelId, memory, lock: new RwLock() };
+    const held: HeldMemory = { id, modelId, memory, lock: new RwLock(), serial: ++serials, version: 0 };
     this.memories.set(id, held);
     return held;
   }
@@ -284,6 +302,7 @@ export class MemoryStore {
   async delete(id: string): Promise<void> {
     const held = this.get(id);
     this.memories.delete(id);
+    this.changed(held);
     const release = await held.lock.write('DeleteMemory');
     try {
       held.trainer?.dispose();
@@ -307,7 +326,7 @@ export class MemoryStore {
       throw new InvalidArgumentError(`memory "${memory.id}" belongs to model "${memory.modelId}", not "${held.id}"`, 'memory.memory_id');
     }
     const maskSource = pick(selection.maskSource, maskSourceFromProto, undefined, 'memory.mask_source');
-    return { hooks: memory.memory.hooks({ maskSource }), memory };
+    return { hooks: memory.memory.hooks({ maskSource }), memory, maskSource };
   }
 
   /** One optimizer step (one slice; drawing the anchor samples the first time takes several). */
@@ -350,6 +369,9 @@ export class MemoryStore {
       const loss = tf.tidy(() => lmLoss(model.model, rows, held.memory).loss.dataSync()[0]);
       return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer.steps), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };
     }
+    // The weights change (even at learning rate 0 AdamW's step counts): what was computed with them is stale.
+    held.version++;
+    this.changed(held);
     const r = held.trainer.step(rows, request.learningRate, slices);
     return { loss: r.loss, lmLoss: r.lmLoss, gradNorm: r.gradNorm, step: BigInt(r.step), tokens: r.tokens };
   }

@@ -1,6 +1,7 @@
 import { modelHost, protoFiles, seed32, serviceNames } from '@memorize/contracts';
 import { Engine, type Job, type LockRequest } from '@memorize/engine';
-import { documentLosses, generate, scoreContinuations, StreamDecoder } from '@memorize/lm';
+import { createHash } from 'node:crypto';
+import { documentLosses, generate, PrefixCache, scoreShared, StreamDecoder } from '@memorize/lm';
 import { DEFAULT_QUEUE_DEPTH, type CallContext, type HostedService, type Implementation, type Logger } from '@memorize/service-kit';
 import type { BackendChoice } from '@memorize/tensor';
 import { modelContext, validators, type ValidationContext } from '@memorize/validation';
@@ -20,6 +21,37 @@ class StopGeneration extends Error {}
  */
 export const SLICE_TOKENS = 512;
 
+/** Bytes of keys and values the Score prefix cache holds by default (MEMORIZE_MODEL_HOST_PREFIX_CACHE_BYTES). */
+export const DEFAULT_PREFIX_CACHE_BYTES = 256 * 2 ** 20;
+
+/**
+ * The prefix-cache namespace of a Score item: everything besides its tokens that a position's keys and values
+ * depend on — the model and its weights' fingerprint (a full-parameter TrainStep changes it), the memory object and
+ * its version (every TrainStep, LoadMemory and replace make a new one) and the mask source; for a document-wise
+ * memory the document index, and when its mask comes from the prompt (dim mode, source context) the whole
+ * prompt, since then every position depends on it.
+ */
+export function scoreNamespace(held: HeldModel, binding: MemoryBinding, documentIndex: number | undefined, context: readonly number[]): string {
+  const parts = [`model ${held.id} ${held.model.fingerprint}`];
+  const m = binding.memory;
+  if (m) {
+    parts.push(`memory ${m.serial}@${m.version}`, `mask ${binding.maskSource ?? 'default'}`);
+    const module = m.memory;
+    if (module.masker) {
+      parts.push(`document ${documentIndex ?? 'none'}`);
+      const source = binding.maskSource ?? module.defaultMaskSource(documentIndex !== undefined);
+      if (module.config.mode === 'dim' && source !== 'oracle' && source !== 'all' && source !== 'none') {
+        parts.push(`prompt ${createHash('sha256').update(Int32Array.from(context)).digest('hex')}`);
+      }
+    }
+  }
+  return parts.join('|');
+}
+
+/** The prefix-cache tags of a model's and a memory's entries (dropped when they are unloaded, deleted or trained). */
+const modelTag = (id: string) => `model ${id}`;
+const memoryTag = (serial: number) => `memory ${serial}`;
+
 /** The `client` metadata key a caller may set to be scheduled as one client across its channels. */
 export const CLIENT_METADATA_KEY = 'client';
 
@@ -34,8 +66,16 @@ function clientOf(ctx: CallContext): string {
  * job of the model's queue in the engine (libs/engine) — sliced, cancellable, with the memory it uses locked for
  * the whole call — calling libs/lm and libs/memory.
  */
-export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, engine: Engine): Implementation<Definition> {
+export function modelHostHandlers(
+  models: ModelRegistry,
+  memories: MemoryStore,
+  engine: Engine,
+  prefixCache: PrefixCache = new PrefixCache({ budgetBytes: DEFAULT_PREFIX_CACHE_BYTES }),
+): Implementation<Definition> {
   const full = new FullTraining(models, memories);
+  // Cached prefixes never outlive what they were computed with (their namespaces also make stale ones unreachable).
+  models.onEvict((held) => prefixCache.drop(modelTag(held.id)));
+  memories.onChange((held) => prefixCache.drop(memoryTag(held.serial)));
   /** The context of a loaded model (none when it is not loaded: the store then answers NOT_FOUND). */
   const contextOf = (modelId: string): ValidationContext => {
     const held = models.list().find((m) => m.id === modelId);
@@ -97,6 +137,7 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
       const unloading = models.unload(held);
       const deletedMemories = await memories.deleteForModel(held.id);
       await unloading;
+      prefixCache.drop(modelTag(held.id));
       return { deletedMemories };
     },
     async tokenize(request, ctx) {
@@ -113,21 +154,28 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
       const held = models.get(request.modelId);
       validate.score(request, modelContext(held.model.config));
       const binding = resolveMemory(held, request.memory);
+      const docIds = request.items.map((i) => docId(i.documentIndex));
+      // Items sharing a context share its pass; prefixes shared with other items or earlier calls come from the
+      // prefix cache (libs/lm scoreShared). The namespaces are taken once the locks are held: a TrainStep queued
+      // before this call has run by then.
       const results = await job(
         ctx,
         'Score',
         held.id,
         (j) =>
-          scoreContinuations(
+          scoreShared(
             held.model,
             request.items.map((item) => ({ context: item.context, continuation: item.continuation })),
             {
               batchSize: request.batchSize || 8,
               sliceTokens: SLICE_TOKENS,
               hooks: binding.hooks,
-              docIds: request.items.map((i) => docId(i.documentIndex)),
+              docIds,
               signal: j.signal,
               nextSlice: j.nextSlice,
+              prefixCache,
+              namespaces: request.items.map((item, i) => scoreNamespace(held, binding, docIds[i], item.context)),
+              cacheTags: [modelTag(held.id), ...(binding.memory ? [memoryTag(binding.memory.serial)] : [])],
             },
           ),
         reading(held, binding),
@@ -242,7 +290,17 @@ export function modelHostHandlers(models: ModelRegistry, memories: MemoryStore, 
         validate.trainStep(request, contextOf(request.modelId));
         const model = models.get(request.modelId);
         // The model's lock alone: calls running its weights that arrived before it finish first, later ones wait.
-        return job(ctx, 'TrainStep', model.id, async (j) => full.trainStep(model, request, j), [{ lock: model.lock, mode: 'write' }]);
+        return job(
+          ctx,
+          'TrainStep',
+          model.id,
+          async (j) => {
+            // The weights change: prefixes computed with them are stale.
+            prefixCache.drop(modelTag(model.id));
+            return full.trainStep(model, request, j);
+          },
+          [{ lock: model.lock, mode: 'write' }],
+        );
       }
       validate.trainStep(request, contextOfMemory(request.memoryId));
       const held = memories.get(request.memoryId);
@@ -262,9 +320,11 @@ export interface ModelHostRoots {
   memory: string;
 }
 
-/** The engine's settings: how many calls each model's queue holds. */
+/** The engine's settings: how many calls each model's queue holds, and the Score prefix cache's byte budget. */
 export interface ModelHostEngineOptions {
   queueDepth: number;
+  /** Default DEFAULT_PREFIX_CACHE_BYTES; 0 turns prefix caching off (items sharing a context still share its pass). */
+  prefixCacheBytes?: number;
 }
 
 export function modelHostService(
@@ -275,14 +335,15 @@ export function modelHostService(
 ): HostedService<Definition> {
   logger.info({ backend: backend.name, tfBackend: backend.tfBackend, rejected: backend.rejected }, 'tensor backend');
   logger.info({ modelRoot: roots.model, memoryRoot: roots.memory }, 'roots');
-  logger.info({ queueDepth: engineOptions.queueDepth }, 'engine');
+  const prefixCacheBytes = engineOptions.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES;
+  logger.info({ queueDepth: engineOptions.queueDepth, prefixCacheBytes }, 'engine');
   return {
     serviceName: serviceNames.modelHost,
     definition: modelHost.ModelHostService,
     implementation: (() => {
       const models = new ModelRegistry(backend, roots.model);
       const engine = new Engine({ queueDepth: engineOptions.queueDepth, depthSetting: '--queue-depth' });
-      return modelHostHandlers(models, new MemoryStore(models, roots.memory), engine);
+      return modelHostHandlers(models, new MemoryStore(models, roots.memory), engine, new PrefixCache({ budgetBytes: prefixCacheBytes }));
     })(),
     protoFile: protoFiles.modelHost,
   };
