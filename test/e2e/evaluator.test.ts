@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { common, evaluator } from '@memorize/contracts';
-import { callStream, callUnary, connect } from '@memorize/service-kit';
+import type { ServiceError } from '@grpc/grpc-js';
+import { callStream, callUnary, connect, status } from '@memorize/service-kit';
 import { feverFiles, sharedRootsEnv, startServiceProcess, storiesHf, type ServiceProcess } from '@memorize/testing';
 
 /**
@@ -177,4 +178,15 @@ test('a sweep of 2 layers x {pretrained, memory, simset-2 token}: trained throug
   assert.equal(again.state, JobState.JOB_STATE_SUCCEEDED, again.error);
   assert.equal(again.tableMarkdown, sweep.tableMarkdown);
   console.log(JSON.stringify({ test: 'sweep', seconds, table: sweep.tableMarkdown, significance: sweep.significance }));
+
+  // One cell per call, as the pods of an Indexed Job run it (JOB_COMPLETION_INDEX = cell): the same table once all
+  // five have run, and a different spec under the same id is refused.
+  for (let cell = 0; cell < 5; cell++) await callUnary(client, client.startSweep, { sweepId: 'sweep-c', spec: sweepSpec, cell }, 10_000);
+  await assert.rejects(
+    callUnary(client, client.startSweep, { sweepId: 'sweep-c', spec: { ...sweepSpec, layers: [2, 3] }, cell: 0 }, 10_000),
+    (e: ServiceError) => e.code === status.FAILED_PRECONDITION && /different spec/.test(e.details),
+  );
+  const byCell = await waitSweep('sweep-c');
+  assert.equal(byCell.state, JobState.JOB_STATE_SUCCEEDED, byCell.error);
+  assert.equal(byCell.tableMarkdown, sweep.tableMarkdown);
 });

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { common, evaluator } from '@memorize/contracts';
-import { CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@memorize/errors';
+import { AlreadyExistsError, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@memorize/errors';
 import type { RunLogger } from '@memorize/runs';
 import { runEvaluation } from './evaluate.js';
 import type { EvalDataPort, EvalHostPort, TrainerPort } from './ports.js';
@@ -182,10 +182,34 @@ export class EvaluationManager {
 
   // ---- sweeps ----
 
-  startSweep(id: string, spec: evaluator.SweepSpec): evaluator.Sweep {
+  /**
+   * Starts a sweep (every cell), or one cell of it (`cell`: an Indexed Job's pod). The first one-cell call creates
+   * the sweep; later ones must carry the same spec.
+   */
+  startSweep(id: string, spec: evaluator.SweepSpec, cell?: number): evaluator.Sweep {
     const cells = planCells(spec).map((c) => ({ variant: c.variant.name, layer: c.layer }));
-    this.store.createSweep(id, spec, cells);
-    this.launch(`sweep:${id}`, (signal) => this.executeSweep(id, signal));
+    if (cell !== undefined && cell >= cells.length)
+      throw new InvalidArgumentError(`cell must be below the sweep's ${cells.length} cells, got ${cell}`, 'cell');
+    if (cell !== undefined && !this.store.hasSweep(id)) {
+      try {
+        this.store.createSweep(id, spec, cells);
+      } catch (error) {
+        // Another pod's call created it first.
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+    }
+    if (cell !== undefined) {
+      const same = Buffer.from(evaluator.SweepSpec.encode(spec).finish()).equals(
+        Buffer.from(evaluator.SweepSpec.encode(this.store.sweepSpec(id)).finish()),
+      );
+      if (!same) throw new FailedPreconditionError(`sweep "${id}" exists with a different spec`, 'spec');
+      const state = this.store.sweep(id, false).state;
+      if (TERMINAL.has(state)) throw new FailedPreconditionError(`sweep "${id}" has already ended (${JobState[state]})`, 'sweep_id');
+    } else {
+      this.store.createSweep(id, spec, cells);
+    }
+    const key = cell === undefined ? `sweep:${id}` : `sweep:${id}:cell:${cell}`;
+    if (!this.active.has(key) && !this.active.has(`sweep:${id}`)) this.launch(key, (signal) => this.executeSweep(id, signal, cell));
     return this.sweep(id, false);
   }
 
@@ -226,18 +250,19 @@ export class EvaluationManager {
     );
   }
 
-  private async executeSweep(id: string, signal: AbortSignal): Promise<void> {
+  /** Runs the sweep's cells (or only `only`), then, once every cell has ended, its table and comparisons. */
+  private async executeSweep(id: string, signal: AbortSignal, only?: number): Promise<void> {
     const key = `sweep:${id}`;
     const spec = this.store.sweepSpec(id);
     this.store.setSweep(id, { state: JobState.JOB_STATE_RUNNING });
     this.emit(key);
     const cells = planCells(spec);
-    const concurrency = spec.concurrency || this.options.hosts.length;
+    const ordinals = only === undefined ? cells.map((_, i) => i) : [only];
+    const concurrency = only === undefined ? spec.concurrency || this.options.hosts.length : 1;
     let next = 0;
-    const failures: string[] = [];
     const worker = async (): Promise<void> => {
-      while (next < cells.length) {
-        const ordinal = next++;
+      while (next < ordinals.length) {
+        const ordinal = ordinals[next++];
         const { variant, layer } = cells[ordinal];
         const current = this.store.sweep(id, false).cells[ordinal];
         if (current.state === JobState.JOB_STATE_SUCCEEDED) continue;
@@ -245,7 +270,6 @@ export class EvaluationManager {
           await this.executeCell(id, ordinal, spec, variant, layer, signal);
         } catch (error) {
           if (signal.aborted) throw error;
-          failures.push(`${variant.name}${layer === PRETRAINED_LAYER ? '' : ` L${layer}`}: ${message(error)}`);
           this.store.setCell(id, ordinal, { state: JobState.JOB_STATE_FAILED, error: message(error) });
         }
         this.emit(key);
@@ -259,6 +283,11 @@ export class EvaluationManager {
       throw error;
     }
     const sweep = this.sweep(id, false);
+    // Other pods' cells still running: the last one to end finishes the sweep.
+    if (!sweep.cells.every((c) => TERMINAL.has(c.state))) return;
+    const failures = sweep.cells
+      .filter((c) => c.state !== JobState.JOB_STATE_SUCCEEDED)
+      .map((c) => `${c.variant}${c.layer === PRETRAINED_LAYER ? '' : ` L${c.layer}`}: ${c.error || JobState[c.state]}`);
     this.store.setSweep(id, {
       state: failures.length === 0 ? JobState.JOB_STATE_SUCCEEDED : JobState.JOB_STATE_FAILED,
       error: failures.join('; '),

@@ -484,7 +484,12 @@ export const evaluatorRequests = {
   getEvaluation: (): z.ZodType => message<evaluator.GetEvaluationRequest>({ evaluationId: name }),
   listEvaluations: (): z.ZodType => message<evaluator.ListEvaluationsRequest>({ limit: listLimit }),
   cancelEvaluation: (): z.ZodType => message<evaluator.CancelEvaluationRequest>({ evaluationId: name }),
-  startSweep: (ctx: Ctx): z.ZodType => message<evaluator.StartSweepRequest>({ sweepId: optionalName, spec: sweepSpec(ctx) }),
+  startSweep: (ctx: Ctx): z.ZodType =>
+    message<evaluator.StartSweepRequest>({
+      sweepId: optionalName,
+      spec: sweepSpec(ctx),
+      cell: int(0, MAX_SWEEP_VARIANTS * MAX_SWEEP_LAYERS).optional(),
+    }),
   watchSweep: (): z.ZodType => message<evaluator.WatchSweepRequest>({ sweepId: name }),
   getSweep: (): z.ZodType => message<evaluator.GetSweepRequest>({ sweepId: name }),
   listSweeps: (): z.ZodType => message<evaluator.ListSweepsRequest>({ limit: listLimit }),

@@ -3,6 +3,7 @@ import { evaluator, protoFiles, serviceNames } from '@memorize/contracts';
 import { EvalStore, EvaluationManager } from '@memorize/eval';
 import type { HostedService, Implementation, Logger, OrchestratorSettings } from '@memorize/service-kit';
 import { validators } from '@memorize/validation';
+import { InvalidArgumentError } from '@memorize/errors';
 import { dataPort, modelHostPort, trainerPort } from './clients.js';
 
 export type Definition = typeof evaluator.EvaluatorService;
@@ -36,7 +37,9 @@ export function evaluatorServiceHandlers(manager: EvaluationManager): Implementa
     },
     async startSweep(request) {
       validate.startSweep(request);
-      return { sweep: manager.startSweep(request.sweepId || newId('sweep'), request.spec!) };
+      if (request.cell !== undefined && !request.sweepId)
+        throw new InvalidArgumentError('sweep_id is required with cell (every pod names the same sweep)', 'sweep_id');
+      return { sweep: manager.startSweep(request.sweepId || newId('sweep'), request.spec!, request.cell) };
     },
     async watchSweep(request, send, ctx) {
       validate.watchSweep(request);
