@@ -4,8 +4,10 @@ import { MAX_CONTEXT_LENGTH, MAX_LIST_LIMIT, MAX_NEW_TOKENS, MAX_POOL_PER_PAGE, 
 import { describe, flagTables, integerIn, MAX_U32, numberIn, uint64 } from './flags.js';
 import { runServe, type ServeOptions } from './commands/serve.js';
 import { MAX_MODEL_HOSTS, MODEL_HOSTS_BASE_PORT, stackDown, stackStatus, stackUp } from './commands/stack.js';
-import { CliFailure, runStateNames } from './commands/runs.js';
+import { runStateNames } from './commands/runs.js';
+import { CliFailure } from './client.js';
 import { configHelp } from './train-config.js';
+import { evalSchema, sweepSchema } from './eval-config.js';
 import { serviceNames, type ServiceName } from './services.js';
 
 // Results go to stdout (text, or one JSON document with --json); everything else to stderr.
@@ -289,6 +291,110 @@ trainerOption(runsCmd.command('cancel').description('stop a run after its curren
     const { runsCancel } = await import('./commands/runs.js');
     await runsCancel(id, o, out);
   });
+
+const evalConfigHelp = (): string => evalSchema.help();
+const sweepConfigHelp = (): string => sweepSchema.help();
+const evaluatorFlag = '--evaluator <host:port>';
+const evaluatorHelp = "evaluator address (default: the local stack's evaluator, else 127.0.0.1:50054)";
+const limitFlag = (cmd: Command, what: string): Command => cmd.option('--limit <n>', `at most this many ${what} (default 100)`);
+const listLimit = (limit?: string): number | undefined => (limit === undefined ? undefined : integerIn(limit, '--limit', 1, MAX_LIST_LIMIT));
+
+program
+  .command('eval')
+  .description('evaluate FEVER claims k-shot on the evaluator from a YAML config, follow it (progress on stderr) and print the report')
+  .requiredOption('--config <file>', 'evaluation configuration (YAML; see below and configs/eval.example.yaml)')
+  .option('--json', 'print the report as one JSON object')
+  .option('--predictions <file>', 'write one JSON line per claim (claim_id, gold, predicted, logprobs or answer), atomically')
+  .option('--detach', 'print {"evaluation_id"} once the evaluation is started and return')
+  .option(evaluatorFlag, evaluatorHelp)
+  .addHelpText(
+    'after',
+    `
+Report (--json): {"evaluation_id", "state", "name", "scoring", "n", "accuracy", "ci_low", "ci_high", "f1_micro",
+"f1_macro", "invalid_rate", "per_label": [{"label", "precision", "recall", "f1", "support"}], "confusion" (rows gold
+SUPPORTS, REFUTES, NOT ENOUGH INFO; columns predicted, then invalid), "memorization_error", "locality",
+"claims_per_s", "memory_path", "error"}, null where there is no figure. Exit status: 0 when the evaluation
+succeeded; 1 when it failed or was cancelled or the evaluator does not answer; 2 for a bad config (one line naming
+the file and key; nothing is started).
+${evalConfigHelp()}`,
+  )
+  .action(async (o: { config: string; json?: boolean; predictions?: string; detach?: boolean; evaluator?: string }) => {
+    const { runEval } = await import('./commands/evals.js');
+    await runEval(o, out, err);
+  });
+
+const evalsCmd = program.command('evals').description("the evaluator's evaluations: list and show them");
+const evaluatorOption = (cmd: Command): Command => cmd.option(evaluatorFlag, evaluatorHelp).option('--json', 'print JSON');
+limitFlag(
+  evaluatorOption(evalsCmd.command('list').description('evaluations in the store, newest first (one report summary each)')),
+  'evaluations',
+).action(async (o: { evaluator?: string; json?: boolean; limit?: string }) => {
+  const { evalsList } = await import('./commands/evals.js');
+  await evalsList({ ...o, limit: listLimit(o.limit) }, out);
+});
+evaluatorOption(evalsCmd.command('show').description('one evaluation: its report and spec (--json: the report summary and the full record)'))
+  .argument('<id>', 'evaluation id')
+  .action(async (id: string, o: { evaluator?: string; json?: boolean }) => {
+    const { evalsShow } = await import('./commands/evals.js');
+    await evalsShow(id, o, out);
+  });
+
+program
+  .command('sweep')
+  .description('train and evaluate every memory variant x layer on the evaluator from a YAML config; print the table, write the report')
+  .requiredOption('--config <file>', 'sweep configuration (YAML; see below and configs/sweep.example.yaml)')
+  .requiredOption('--out <dir>', 'folder for report.md, report.json, report.html and predictions/ (created)')
+  .option('--json', "print one JSON object: the sweep, report.json's cells, the table, the significance and the files written")
+  .option('--detach', 'print {"sweep_id"} once the sweep is started and return (write its report later with `memorize report ID --out DIR`)')
+  .option(evaluatorFlag, evaluatorHelp)
+  .addHelpText(
+    'after',
+    `
+A sweep config is a train config's corpus, model, train and locality sections with layers, variants, eval and
+concurrency instead of memory, job and output. Exit status: 0 when every cell succeeded; 1 when the sweep failed
+or was cancelled (the report is written all the same, with the cells that finished) or the evaluator does not
+answer; 2 for a bad config (one line naming the file and key; nothing is started).
+${sweepConfigHelp()}`,
+  )
+  .action(async (o: { config: string; out: string; json?: boolean; detach?: boolean; evaluator?: string }) => {
+    const { runSweep } = await import('./commands/evals.js');
+    await runSweep(o, out, err);
+  });
+
+const sweepsCmd = program.command('sweeps').description("the evaluator's sweeps: list, show and cancel them");
+limitFlag(evaluatorOption(sweepsCmd.command('list').description('sweeps in the store, newest first')), 'sweeps').action(
+  async (o: { evaluator?: string; json?: boolean; limit?: string }) => {
+    const { sweepsList } = await import('./commands/evals.js');
+    await sweepsList({ ...o, limit: listLimit(o.limit) }, out);
+  },
+);
+evaluatorOption(
+  sweepsCmd
+    .command('show')
+    .description("one sweep: state, table, significance and cells (--json: report.json's cells and the record without predictions)"),
+)
+  .argument('<id>', 'sweep id')
+  .action(async (id: string, o: { evaluator?: string; json?: boolean }) => {
+    const { sweepsShow } = await import('./commands/evals.js');
+    await sweepsShow(id, o, out);
+  });
+evaluatorOption(sweepsCmd.command('cancel').description('stop a sweep; its running training runs are cancelled'))
+  .argument('<id>', 'sweep id')
+  .action(async (id: string, o: { evaluator?: string; json?: boolean }) => {
+    const { sweepsCancel } = await import('./commands/evals.js');
+    await sweepsCancel(id, o, out);
+  });
+
+evaluatorOption(
+  program
+    .command('report')
+    .description("write a sweep's report: report.md, report.json, report.html and predictions/<cell>.jsonl")
+    .argument('<sweep-id>', 'sweep id')
+    .requiredOption('--out <dir>', 'folder for the report files (created; files of an older report are replaced)'),
+).action(async (id: string, o: { out: string; evaluator?: string; json?: boolean }) => {
+  const { runReport } = await import('./commands/evals.js');
+  await runReport(id, o, out, err);
+});
 
 const memoryCmd = program.command('memory').description('inspect, import and evaluate memory files');
 memoryCmd

@@ -2,83 +2,26 @@
  * `memorize train` and `memorize runs list|show|wait|cancel`: clients of the Trainer service. Results go to
  * stdout (text, or one JSON document with --json); the progress of a followed run goes to stderr.
  */
-import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { common, trainer } from '@memorize/contracts';
-import { InvalidArgumentError } from '@memorize/errors';
-import { callUnary, connect, defaultPorts } from '@memorize/service-kit';
+import { callUnary, connect } from '@memorize/service-kit';
+import { call as callService, finishJob, follow, isoTime, serviceAddress, type ConfigSource, type Out } from '../client.js';
 import { configKeyInMessage, configKeyOf, loadTrainConfig, memoryKinds, type TrainConfig } from '../train-config.js';
 import { isTerminal, RunProgress, stateName } from '../progress.js';
-import { readStack, stackDir } from './stack.js';
-
-type Out = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-
-/** A refusal that is not bad input (an unreachable trainer, a failed run): printed as one line, its own exit code. */
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliFailure';
-  }
-}
 
 /** The trainer to talk to: --trainer, else the local stack's trainer, else MEMORIZE_TRAINER_ADDRESS, else 127.0.0.1:50053. */
 export function trainerAddress(given?: string): string {
-  if (given !== undefined) {
-    if (!/^\S+:\d+$/.test(given)) throw new InvalidArgumentError(`--trainer must be host:port, got "${given}"`, '--trainer');
-    return given;
-  }
-  try {
-    const stack = readStack(stackDir());
-    const found = stack?.services.find((s) => s.name === 'trainer');
-    if (found) return found.address;
-  } catch {
-    // An unreadable stack.json: fall through to the defaults.
-  }
-  return process.env.MEMORIZE_TRAINER_ADDRESS || `127.0.0.1:${defaultPorts.trainer}`;
-}
-
-function isServiceError(error: unknown): error is ServiceError {
-  return typeof (error as ServiceError | undefined)?.code === 'number' && (error as ServiceError).metadata !== undefined;
-}
-
-/**
- * A trainer error as the CLI reports it. INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED and FAILED_PRECONDITION
- * about the caller's input exit 2 (a config's field named by its key); an unreachable trainer and everything else 1.
- */
-function trainerError(error: unknown, address: string, config?: TrainConfig): Error {
-  if (!isServiceError(error)) return error as Error;
-  const details = error.details || error.message;
-  if (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)
-    return new CliFailure(`the trainer at ${address} does not answer (${status[error.code]}: ${details}); is the stack up? (memorize stack up)`);
-  if (error.code === status.UNIMPLEMENTED)
-    return new CliFailure(`the trainer at ${address} does not implement this call yet (UNIMPLEMENTED: ${details})`);
-  const input = [status.INVALID_ARGUMENT, status.NOT_FOUND, status.PERMISSION_DENIED, status.FAILED_PRECONDITION, status.ALREADY_EXISTS].includes(
-    error.code,
-  );
-  if (!input) return new CliFailure(`trainer: ${status[error.code]}: ${details}`);
-  const field = error.metadata.get('memorize-field')[0]?.toString();
-  if (config && field) {
-    const key = configKeyOf(field);
-    if (key) {
-      const message = details.startsWith(`${field}: `) ? details.slice(field.length + 2) : details.replace(field, key);
-      return new InvalidArgumentError(`${config.file}: ${message.startsWith(key) ? message : `${key}: ${message}`}`);
-    }
-  }
-  return new InvalidArgumentError(config ? `${config.file}: ${details}` : details);
+  return serviceAddress('trainer', given);
 }
 
 function trainerClient(address: string): trainer.TrainerClient {
   return connect(trainer.TrainerClient, address);
 }
 
-async function call<Res>(address: string, fn: () => Promise<Res>, config?: TrainConfig): Promise<Res> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw trainerError(error, address, config);
-  }
+const source = (config?: TrainConfig): ConfigSource | undefined => config && { file: config.file, keyOf: configKeyOf };
+
+function call<Res>(address: string, fn: () => Promise<Res>, config?: TrainConfig): Promise<Res> {
+  return callService('trainer', address, fn, source(config));
 }
 
 /** The summary of a run: what `train`, `runs wait` and `runs list` print. Absent figures are null. */
@@ -138,14 +81,8 @@ function writeSummary(run: trainer.Run, out: Out, json: boolean | undefined): vo
  * started from, an error about a spec field also names the config key.
  */
 function finish(run: trainer.Run, err: Out, config?: TrainConfig): void {
-  if (run.state === common.JobState.JOB_STATE_SUCCEEDED) return;
-  const why = run.error || (run.state === common.JobState.JOB_STATE_CANCELLED ? 'cancelled' : 'no error recorded');
-  const key = config && run.error ? configKeyInMessage(run.error) : undefined;
-  err.write(`memorize: run ${run.runId} ${stateName(run.state)}: ${why}${key ? ` (${config!.file}: ${key})` : ''}\n`);
-  process.exitCode = 1;
+  finishJob(`run ${run.runId}`, run.state, run.error, err, config && { file: config.file, keyInMessage: configKeyInMessage });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function getRun(client: trainer.TrainerClient, address: string, runId: string): Promise<trainer.Run> {
   const res = await call(address, () => callUnary(client, client.getRun, { runId }, 30_000));
@@ -154,50 +91,28 @@ async function getRun(client: trainer.TrainerClient, address: string, runId: str
 
 /**
  * Follows a run with WatchRun until it ends, the progress on `err`, and returns its full record (GetRun).
- * A trainer that restarts meanwhile (UNAVAILABLE, or the stream ending early) is waited for and watched again.
- * SIGINT stops following (the run keeps running) and says how to reattach: exit 130.
+ * A trainer that restarts meanwhile is waited for and watched again; SIGINT stops following (exit 130).
  */
 export async function followRun(client: trainer.TrainerClient, address: string, runId: string, err: Out): Promise<trainer.Run> {
   const progress = new RunProgress(runId, err);
-  let detached = false;
-  let stream: ClientReadableStream<trainer.WatchRunResponse> | undefined;
-  const onSigint = (): void => {
-    detached = true;
-    stream?.cancel();
-  };
-  process.on('SIGINT', onSigint);
   try {
-    let failures = 0;
-    while (!detached) {
-      try {
-        stream = client.watchRun({ runId, snapshot: false }, new Metadata(), {});
-        for await (const event of stream as AsyncIterable<trainer.WatchRunResponse>) {
-          failures = 0;
-          progress.update(event);
-          if (isTerminal(event.state)) break;
-        }
-      } catch (error) {
-        if (detached) break;
-        if (isServiceError(error) && error.code === status.UNAVAILABLE && failures < 20) {
-          failures++;
-          if (failures === 1) err.write(`run ${runId}: the trainer at ${address} does not answer; waiting for it\n`);
-          await sleep(Math.min(250 * 2 ** failures, 5_000));
-          continue;
-        }
-        throw trainerError(error, address);
-      } finally {
-        stream?.cancel();
-      }
-      if (detached) break;
-      const run = await getRun(client, address, runId);
-      if (isTerminal(run.state)) return run;
-      await sleep(500); // the stream ended before the run did (a trainer restarting): watch again
-    }
+    return await follow({
+      service: 'trainer',
+      address,
+      what: `run ${runId}`,
+      reattach: `memorize runs wait ${runId}`,
+      open: () => client.watchRun({ runId, snapshot: false }, new Metadata(), {}),
+      onEvent: (event: trainer.WatchRunResponse) => progress.update(event),
+      ended: (event) => isTerminal(event.state),
+      final: async () => {
+        const run = await getRun(client, address, runId);
+        return isTerminal(run.state) ? run : undefined;
+      },
+      err,
+    });
   } finally {
-    process.off('SIGINT', onSigint);
     progress.finish();
   }
-  throw new CliFailure(`stopped following run ${runId}; it keeps running on the trainer. Reattach with: memorize runs wait ${runId}`, 130);
 }
 
 export interface TrainOptions {
@@ -253,8 +168,6 @@ const states: Readonly<Record<string, common.JobState>> = {
   cancelled: common.JobState.JOB_STATE_CANCELLED,
 };
 export const runStateNames = Object.keys(states);
-
-const isoTime = (unix: bigint): string | null => (unix > 0n ? new Date(Number(unix) * 1000).toISOString() : null);
 
 /** `memorize runs list`: newest first. */
 export async function runsList(options: RunsOptions & { state?: string; limit?: number }, out: Out): Promise<void> {
