@@ -425,9 +425,27 @@ export class ConfigSchema {
 
   /**
    * The config key a job's error message is about, when it names a spec field the way the services do
-   * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."); else undefined.
+   * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."), else the path key
+   * whose value in `spec` (the spec sent) the message quotes; else undefined.
    */
-  keyInMessage(message: string): string | undefined {
+  keyInMessage(message: string, spec?: object): string | undefined {
+    return this.keyByName(message) ?? (spec && this.keyByPath(message, spec));
+  }
+
+  /** The path key whose value (as sent in `spec`) the message quotes ("no such file or folder: /abs/model"). */
+  private keyByPath(message: string, spec: object): string | undefined {
+    let best: { key: string; length: number } | undefined;
+    for (const f of this.fields) {
+      if (f.value.type !== 'path') continue;
+      let value: unknown = spec;
+      for (const part of f.proto.split('.').map(camel)) value = (value as Record<string, unknown> | undefined)?.[part];
+      if (typeof value === 'string' && value !== '' && message.includes(value) && (!best || value.length > best.length))
+        best = { key: f.key, length: value.length };
+    }
+    return best?.key;
+  }
+
+  private keyByName(message: string): string | undefined {
     let best: { key: string; length: number } | undefined;
     for (const f of this.fields) {
       const proto = f.proto.replace(/^evaluation\./, '');
@@ -534,8 +552,8 @@ export function configKeyOf(field: string): string | undefined {
  * The config key a run's error message is about, when it names a RunSpec field the way the services do
  * ("claims_path: no such file ...", "config.layer must be ...", "learning_rate must be ..."); else undefined.
  */
-export function configKeyInMessage(message: string): string | undefined {
-  return trainSchema.keyInMessage(message);
+export function configKeyInMessage(message: string, spec?: trainer.RunSpec): string | undefined {
+  return trainSchema.keyInMessage(message, spec);
 }
 
 /** The config reference for `memorize train --help`: every key, its range and its meaning. */

@@ -134,7 +134,7 @@ async function getSweep(client: Client, address: string, sweepId: string): Promi
 }
 
 function finish(what: string, state: common.JobState, error: string, err: Out, config?: JobConfig<unknown>): void {
-  finishJob(what, state, error, err, config && { file: config.file, keyInMessage: (m) => config.schema.keyInMessage(m) });
+  finishJob(what, state, error, err, config && { file: config.file, keyInMessage: (m) => config.schema.keyInMessage(m, config.spec as object) });
 }
 
 /** Writes an evaluation's predictions, one JSON line per claim, atomically (the folder is created). */

@@ -81,7 +81,7 @@ function writeSummary(run: trainer.Run, out: Out, json: boolean | undefined): vo
  * started from, an error about a spec field also names the config key.
  */
 function finish(run: trainer.Run, err: Out, config?: TrainConfig): void {
-  finishJob(`run ${run.runId}`, run.state, run.error, err, config && { file: config.file, keyInMessage: configKeyInMessage });
+  finishJob(`run ${run.runId}`, run.state, run.error, err, config && { file: config.file, keyInMessage: (m) => configKeyInMessage(m, config.spec) });
 }
 
 async function getRun(client: trainer.TrainerClient, address: string, runId: string): Promise<trainer.Run> {
