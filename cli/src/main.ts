@@ -343,7 +343,7 @@ program
   .command('sweep')
   .description('train and evaluate every memory variant x layer on the evaluator from a YAML config; print the table, write the report')
   .requiredOption('--config <file>', 'sweep configuration (YAML; see below and configs/sweep.example.yaml)')
-  .requiredOption('--out <dir>', 'folder for report.md, report.json, report.html and predictions/ (created)')
+  .option('--out <dir>', 'folder for report.md, report.json, report.html and predictions/ (created); required unless --detach')
   .option('--json', "print one JSON object: the sweep, report.json's cells, the table, the significance and the files written")
   .option('--detach', 'print {"sweep_id"} once the sweep is started and return (write its report later with `memorize report ID --out DIR`)')
   .option(evaluatorFlag, evaluatorHelp)
@@ -356,7 +356,7 @@ or was cancelled (the report is written all the same, with the cells that finish
 answer; 2 for a bad config (one line naming the file and key; nothing is started).
 ${sweepConfigHelp()}`,
   )
-  .action(async (o: { config: string; out: string; json?: boolean; detach?: boolean; evaluator?: string }) => {
+  .action(async (o: { config: string; out?: string; json?: boolean; detach?: boolean; evaluator?: string }) => {
     const { runSweep } = await import('./commands/evals.js');
     await runSweep(o, out, err);
   });

@@ -226,6 +226,9 @@ test('bad configs exit 2 naming the file and key, and start nothing', () => {
   const d = memorize(['sweep', '--config', memory, '--out', join(dir, 'never'), ...evaluatorFlag()]);
   assert.equal(d.code, 2, d.stderr);
   assert.match(d.stderr, /memory\.yaml: unknown key "memory" \(a sweep trains one memory per variant and layer/);
+  const noOut = memorize(['sweep', '--config', join(repoRoot, 'configs', 'sweep.example.yaml'), ...evaluatorFlag()]);
+  assert.equal(noOut.code, 2);
+  assert.equal(noOut.stderr, "memorize: --out is required: the folder for the sweep's report (or --detach)\n");
   const missing = memorize(['sweep', '--config', join(dir, 'nope.yaml'), '--out', join(dir, 'never')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^memorize: --config: .*nope\.yaml: no such file\n$/);
@@ -247,4 +250,18 @@ test("the evaluator's refusals name the config key; unknown ids and an unreachab
   const down = memorize(['evals', 'list', '--evaluator', `127.0.0.1:${port}`]);
   assert.equal(down.code, 1);
   assert.match(down.stderr, new RegExp(`^memorize: the evaluator at 127\\.0\\.0\\.1:${port} does not answer`));
+});
+
+test('sweep --detach prints {"sweep_id"} at once; sweeps cancel stops it (its runs cancelled); sweeps show says so', () => {
+  const started = memorize(['sweep', '--config', join(repoRoot, 'configs', 'sweep.example.yaml'), '--detach', ...evaluatorFlag()]);
+  assert.equal(started.code, 0, started.stderr);
+  const { sweep_id, ...rest } = JSON.parse(started.stdout) as { sweep_id: string };
+  assert.match(sweep_id, /\S/);
+  assert.deepEqual(rest, {});
+  const cancel = memorize(['sweeps', 'cancel', sweep_id, '--json', ...evaluatorFlag()]);
+  assert.equal(cancel.code, 0, cancel.stderr);
+  assert.equal((JSON.parse(cancel.stdout) as { state: string }).state, 'cancelled');
+  const show = memorize(['sweeps', 'show', sweep_id, '--json', ...evaluatorFlag()]);
+  assert.equal(show.code, 0, show.stderr);
+  assert.equal((JSON.parse(show.stdout) as { state: string }).state, 'cancelled');
 });

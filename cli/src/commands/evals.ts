@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { common, evaluator } from '@memorize/contracts';
+import { InvalidArgumentError } from '@memorize/errors';
 import { writeFileAtomic } from '@memorize/files';
 import { labelName, predictionsJsonl, reportJson, scoringName, writeSweepReport, type ReportCell } from '@memorize/report';
 import { callUnary, connect } from '@memorize/service-kit';
@@ -316,12 +317,16 @@ function sweepText(sweep: evaluator.Sweep, files: string[]): string {
 
 export interface SweepOptions extends EvaluatorOptions {
   config: string;
-  out: string;
+  /** The report folder; required unless detached. */
+  out?: string;
   detach?: boolean;
 }
 
 /** `memorize sweep --config FILE.yaml --out DIR`: StartSweep, follow it, print the table, write the report. */
 export async function runSweep(options: SweepOptions, out: Out, err: Out): Promise<void> {
+  const outDir = options.out;
+  if (outDir === undefined && !options.detach)
+    throw new InvalidArgumentError("--out is required: the folder for the sweep's report (or --detach)", '--out');
   const config = loadSweepConfig(options.config);
   await withEvaluator(options, async (client, address) => {
     const started = await call(address, () => callUnary(client, client.startSweep, { sweepId: '', spec: config.spec }, 60_000), config);
@@ -334,7 +339,7 @@ export async function runSweep(options: SweepOptions, out: Out, err: Out): Promi
       `sweep ${id} started: ${started.sweep!.cells.length} cells (Ctrl-C detaches; memorize report ${id} --out DIR writes its report later)\n`,
     );
     const final = await followSweep(client, address, id, err);
-    const report = await writeReport(final, options.out);
+    const report = await writeReport(final, outDir!);
     if (options.json)
       out.write(
         JSON.stringify({
@@ -342,7 +347,7 @@ export async function runSweep(options: SweepOptions, out: Out, err: Out): Promi
           cells: report.cells,
           table_markdown: final.tableMarkdown,
           significance: final.significance,
-          out: resolve(options.out),
+          out: resolve(outDir!),
           files: report.files,
         }) + '\n',
       );
