@@ -1,5 +1,6 @@
 export {
   formatPlan,
+  kustomizePatch,
   GPU_HEADROOM,
   GPU_RESERVED_BYTES,
   GPU_SIZES,
