@@ -7,6 +7,7 @@
  * evaluation starts again.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { common, evaluator } from '@memorize/contracts';
 import { AlreadyExistsError, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@memorize/errors';
 import type { RunLogger } from '@memorize/runs';
@@ -32,19 +33,8 @@ export interface EvaluationManagerOptions {
 /** The trainer is shutting down the work (it resumes at the next start). */
 class Shutdown extends Error {}
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`, rejecting at once when `signal` aborts. */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 

@@ -3,11 +3,10 @@
  * state, cells with their run and evaluation ids), in one SQLite database (better-sqlite3, WAL) under the
  * evaluator's data directory; every change one transaction; the schema versioned in code (PRAGMA user_version).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { common, evaluator, trainer } from '@memorize/contracts';
 import { AlreadyExistsError, NotFoundError } from '@memorize/errors';
+import { openDatabase, updateColumns } from '@memorize/runs';
 
 const { JobState } = common;
 type JobState = common.JobState;
@@ -88,22 +87,9 @@ export class EvalStore {
   readonly path: string;
   private readonly db: Database.Database;
 
+  /** Opens (creating and migrating) `<dataDir>/evaluator.sqlite`. */
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, 'evaluator.sqlite');
-    this.db = new Database(this.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > EVAL_SCHEMA_VERSION)
-      throw new Error(`${this.path} has schema version ${version}, newer than this evaluator's ${EVAL_SCHEMA_VERSION}`);
-    for (let v = version; v < EVAL_SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    ({ db: this.db, path: this.path } = openDatabase(dataDir, 'evaluator.sqlite', MIGRATIONS, 'evaluator'));
   }
 
   close(): void {
@@ -144,8 +130,7 @@ export class EvalStore {
     if (fields.total !== undefined) set.total = fields.total;
     if (fields.message !== undefined) set.message = fields.message;
     if (fields.report !== undefined) set.report = Buffer.from(evaluator.EvaluationReport.encode(fields.report).finish());
-    const keys = Object.keys(set);
-    this.db.prepare(`UPDATE evaluations SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...set, id });
+    updateColumns(this.db, 'evaluations', set, { id });
   }
 
   /** The evaluation; `predictions` false leaves the per-claim predictions out of its report (listings). */
@@ -207,8 +192,7 @@ export class EvalStore {
     if (fields.error !== undefined) set.error = fields.error;
     if (fields.tableMarkdown !== undefined) set.table_markdown = fields.tableMarkdown;
     if (fields.significance !== undefined) set.significance = fields.significance;
-    const keys = Object.keys(set);
-    this.db.prepare(`UPDATE sweeps SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...set, id });
+    updateColumns(this.db, 'sweeps', set, { id });
   }
 
   setCell(
@@ -222,12 +206,9 @@ export class EvalStore {
     if (fields.runId !== undefined) set.run_id = fields.runId;
     if (fields.evaluationId !== undefined) set.evaluation_id = fields.evaluationId;
     if (fields.measures !== undefined) set.measures = encodeMeasures(fields.measures);
-    const keys = Object.keys(set);
-    if (keys.length === 0) return;
+    if (Object.keys(set).length === 0) return;
     this.db.transaction(() => {
-      this.db
-        .prepare(`UPDATE cells SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE sweep_id = @sweepId AND ordinal = @ordinal`)
-        .run({ ...set, sweepId, ordinal });
+      updateColumns(this.db, 'cells', set, { sweep_id: sweepId, ordinal });
       this.db.prepare('UPDATE sweeps SET updated_at = ? WHERE id = ?').run(now(), sweepId);
     })();
   }

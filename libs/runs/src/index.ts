@@ -22,3 +22,4 @@ export {
   tokenWeightedLoss,
   type RunPlan,
 } from './run-plan.js';
+export { openDatabase, updateColumns } from './sqlite.js';

@@ -12,6 +12,7 @@
  *   past `hostWaitMs` fails the run with a message saying so.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { common, data, modelHost, trainer } from '@memorize/contracts';
 import {
   CancelledError,
@@ -74,19 +75,8 @@ interface RunData {
   localityRows: common.TokenRow[];
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`, rejecting at once when `signal` aborts. */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
 
 /** Errors after which the run waits for its services and resumes from its last checkpoint. */
 function isRecoverable(error: unknown): boolean {
@@ -257,7 +247,7 @@ export class RunManager {
   /** Waits with backoff until the run's model-host and DataService answer health, at most hostWaitMs. */
   private async waitForServices(active: ActiveRun, signal: AbortSignal): Promise<void> {
     const until = Date.now() + this.hostWaitMs;
-    let delay = 200;
+    let backoff = 200;
     const host = active.host;
     // Not placed yet: any model-host will do.
     const hostsOk = async (): Promise<boolean> => {
@@ -276,8 +266,8 @@ export class RunManager {
           `${gone} did not come back within ${Math.round(this.hostWaitMs / 1000)} s; the run stopped (resume it with StartRun once it is back)`,
         );
       }
-      await sleep(Math.min(delay, Math.max(0, until - Date.now())), signal);
-      delay = Math.min(delay * 2, 5_000);
+      await sleep(Math.min(backoff, Math.max(0, until - Date.now())), signal);
+      backoff = Math.min(backoff * 2, 5_000);
     }
   }
 

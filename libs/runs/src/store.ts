@@ -4,11 +4,10 @@
  * so a process killed at any point leaves the store as it was before or after a change, never between. Schema
  * migrations are versioned in code (PRAGMA user_version).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { common, trainer } from '@memorize/contracts';
 import { AlreadyExistsError, NotFoundError } from '@memorize/errors';
+import { openDatabase, updateColumns } from './sqlite.js';
 
 const { JobState } = common;
 type JobState = common.JobState;
@@ -134,27 +133,7 @@ export class RunStore {
 
   /** Opens (creating and migrating) `<dataDir>/runs.sqlite`. */
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, 'runs.sqlite');
-    this.db = new Database(this.path);
-    this.db.pragma('journal_mode = WAL');
-    // WAL + NORMAL survives a killed process (only a power loss can drop the last transactions).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${this.path} has schema version ${version}, newer than this trainer's ${SCHEMA_VERSION}: upgrade memorize`);
-    }
-    for (let v = version; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    ({ db: this.db, path: this.path } = openDatabase(dataDir, 'runs.sqlite', MIGRATIONS, 'trainer'));
   }
 
   close(): void {
@@ -209,8 +188,7 @@ export class RunStore {
       if (fields.resumed) set.resumes = row.resumes + 1;
       if (state === JobState.JOB_STATE_RUNNING && row.started_at === 0) set.started_at = t;
       if (TERMINAL_STATES.has(state)) set.finished_at = t;
-      const keys = Object.keys(set);
-      this.db.prepare(`UPDATE runs SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...set, id });
+      updateColumns(this.db, 'runs', set, { id });
       this.db.prepare('INSERT INTO transitions (run_id, at, state, message) VALUES (?, ?, ?, ?)').run(id, t, state, message);
     })();
   }

@@ -15,6 +15,7 @@ export { adaptService, validatedUnimplemented, type CallContext, type Implementa
 export { startService, type HostedService, type RunningService, type StartOptions } from './server.js';
 export { connect, callUnary, callStream, checkHealth, waitHealthy } from './client.js';
 export { fromGrpc, isServing, remoteStream, remoteUnary } from './remote.js';
+export { remoteDataService, remoteModelHost, remoteTrainer } from './remote-services.js';
 export { loadOrchestratorSettings, type OrchestratorSettings } from './orchestrator.js';
 export { runServiceMain } from './main.js';
 export { addReflection, healthServiceName, reflectionDefinition } from './reflection.js';

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { evaluator, protoFiles, serviceNames } from '@memorize/contracts';
 import { EvalStore, EvaluationManager } from '@memorize/eval';
-import type { HostedService, Implementation, Logger, OrchestratorSettings } from '@memorize/service-kit';
+import {
+  remoteDataService,
+  remoteModelHost,
+  remoteTrainer,
+  type HostedService,
+  type Implementation,
+  type Logger,
+  type OrchestratorSettings,
+} from '@memorize/service-kit';
 import { validators } from '@memorize/validation';
 import { InvalidArgumentError } from '@memorize/errors';
-import { dataPort, modelHostPort, trainerPort } from './clients.js';
 
 export type Definition = typeof evaluator.EvaluatorService;
 const validate = validators.evaluator;
@@ -64,9 +71,10 @@ export function evaluatorServiceHandlers(manager: EvaluationManager): Implementa
 /** The evaluator: a store under settings.dataDir, clients of DataService, every model-host and the Trainer. */
 export function evaluatorService(logger: Logger, settings: OrchestratorSettings, maxMessageBytes: number): HostedService<Definition> {
   const store = new EvalStore(settings.dataDir);
-  const data = dataPort(settings.dataAddress, maxMessageBytes);
-  const hosts = settings.modelHosts.map((address) => modelHostPort(address, maxMessageBytes));
-  const trainer = trainerPort(settings.trainerAddress, maxMessageBytes);
+  // The `client` key model-host's engine schedules by: evaluations share the engine fairly with training.
+  const data = remoteDataService(settings.dataAddress, maxMessageBytes, 'evaluator');
+  const hosts = settings.modelHosts.map((address) => remoteModelHost(address, maxMessageBytes, 'evaluator'));
+  const trainer = remoteTrainer(settings.trainerAddress, maxMessageBytes, 'evaluator');
   const manager = new EvaluationManager({ store, data, hosts, trainer, logger });
   logger.info({ store: store.path, data: settings.dataAddress, modelHosts: settings.modelHosts, trainer: settings.trainerAddress }, 'evaluator');
   manager.resumeUnfinished();

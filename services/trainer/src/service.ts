@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { protoFiles, serviceNames, trainer } from '@memorize/contracts';
 import { RunManager, RunStore } from '@memorize/runs';
-import type { HostedService, Implementation, Logger, OrchestratorSettings } from '@memorize/service-kit';
+import {
+  remoteDataService,
+  remoteModelHost,
+  type HostedService,
+  type Implementation,
+  type Logger,
+  type OrchestratorSettings,
+} from '@memorize/service-kit';
 import { validators } from '@memorize/validation';
-import { dataPort, modelHostPort } from './clients.js';
 
 export type Definition = typeof trainer.TrainerService;
 const validate = validators.trainer;
@@ -39,8 +45,9 @@ export function trainerServiceHandlers(manager: RunManager): Implementation<Defi
 /** The trainer: a run store under settings.dataDir, clients of DataService and every model-host. */
 export function trainerService(logger: Logger, settings: OrchestratorSettings, maxMessageBytes: number): HostedService<Definition> {
   const store = new RunStore(settings.dataDir);
-  const data = dataPort(settings.dataAddress, maxMessageBytes);
-  const hosts = settings.modelHosts.map((address) => modelHostPort(address, maxMessageBytes));
+  // The `client` key model-host's engine schedules by: the trainer is one client.
+  const data = remoteDataService(settings.dataAddress, maxMessageBytes, 'trainer');
+  const hosts = settings.modelHosts.map((address) => remoteModelHost(address, maxMessageBytes, 'trainer'));
   const manager = new RunManager({ store, data, hosts, logger, hostWaitMs: settings.hostWaitMs });
   logger.info({ store: store.path, data: settings.dataAddress, modelHosts: settings.modelHosts, hostWaitMs: settings.hostWaitMs }, 'trainer');
   const resumed = manager.resumeUnfinished();
