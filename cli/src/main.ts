@@ -9,6 +9,7 @@ import { CliFailure } from './client.js';
 import { configHelp } from './train-config.js';
 import { evalSchema, sweepSchema } from './eval-config.js';
 import { serviceNames, type ServiceName } from './services.js';
+import { registerDeployCommands } from './commands/deploy.js';
 
 // Results go to stdout (text, or one JSON document with --json); everything else to stderr.
 const out = process.stdout;
@@ -451,6 +452,8 @@ memoryCmd
     const { runMemoryInspect } = await import('./commands/memory.js');
     await runMemoryInspect(file, out, { json: o.json });
   });
+
+registerDeployCommands(program, out, err);
 
 /** The command whose action is running ("data stats"), for its field-to-flag table. */
 let running = '';

@@ -169,7 +169,7 @@ describe('GPUs', () => {
     assert.equal(pod.nodeSelector['nvidia.com/gpu.present'], 'true');
     assert.ok(pod.tolerations.some((t: K8sObject) => t.key === 'nvidia.com/gpu' && t.effect === 'NoSchedule'));
     const term = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0];
-    assert.deepEqual(term, { key: 'nvidia.com/gpu.memory', operator: 'Gt', values: [String(plan.kubernetes.minGpuMemoryMiB - 1)] });
+    assert.deepEqual(term, { key: 'nvidia.com/gpu.memory', operator: 'Gt', values: [String(plan.kubernetes.minGpuMemoryMib - 1)] });
     // The rest of the stack stays on CPU.
     for (const name of ['data', 'trainer', 'evaluator'])
       assert.equal(named(rendered.gpu, 'Deployment', name).spec.template.spec.nodeSelector, undefined);

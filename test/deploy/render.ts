@@ -9,7 +9,11 @@ export const overlays = ['local', 'gpu'] as const;
 
 /** A rendered object, loosely typed: the tests read what they check. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = Record<string, any> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+export type K8sObject = Record<string, any> & {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, any> & { name: string; namespace?: string };
+};
 
 export function kustomize(dir: string): K8sObject[] {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });

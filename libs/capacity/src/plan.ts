@@ -87,7 +87,7 @@ export interface CapacityPlan {
     requests: { cpu: string; memory: string; 'nvidia.com/gpu': string };
     limits: { cpu: string; memory: string; 'nvidia.com/gpu': string };
     /** GPU nodes to select: nvidia.com/gpu.memory (GPU feature discovery, MiB) must be at least this. */
-    minGpuMemoryMiB: number;
+    minGpuMemoryMib: number;
     /** model-host's --model-cache-bytes (MEMORIZE_MODEL_HOST_MODEL_CACHE_BYTES): the weights and RoPE tables fit. */
     modelCacheBytes: number;
   };
@@ -200,7 +200,7 @@ export function planCapacity(config: ModelConfig, options: PlanOptions = {}, sou
     kubernetes: {
       requests: { cpu: '4', memory: hostMemory, 'nvidia.com/gpu': '1' },
       limits: { cpu: '8', memory: hostMemory, 'nvidia.com/gpu': '1' },
-      minGpuMemoryMiB: Math.ceil(gpuBytes / 2 ** 20),
+      minGpuMemoryMib: Math.ceil(gpuBytes / 2 ** 20),
       modelCacheBytes,
     },
   };
@@ -232,7 +232,7 @@ export function formatPlan(p: CapacityPlan): string {
       `cpu ${p.kubernetes.requests.cpu}, memory ${p.kubernetes.requests.memory}, nvidia.com/gpu 1`,
       `limits cpu ${p.kubernetes.limits.cpu}, memory ${p.kubernetes.limits.memory}`,
     ],
-    ['GPU nodes', `nvidia.com/gpu.memory >= ${p.kubernetes.minGpuMemoryMiB} MiB`, ''],
+    ['GPU nodes', `nvidia.com/gpu.memory >= ${p.kubernetes.minGpuMemoryMib} MiB`, ''],
     ['--model-cache-bytes', `${p.kubernetes.modelCacheBytes}`, gib(p.kubernetes.modelCacheBytes)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
@@ -276,6 +276,6 @@ ${resources(k.limits)}
               - matchExpressions:
                   - key: nvidia.com/gpu.memory
                     operator: Gt
-                    values: ['${k.minGpuMemoryMiB - 1}']
+                    values: ['${k.minGpuMemoryMib - 1}']
 `;
 }

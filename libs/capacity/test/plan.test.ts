@@ -56,7 +56,7 @@ describe('capacity plan', () => {
     assert.ok(big.bytes.trainActivations > 3.9 * small.bytes.trainActivations);
     for (const p of [small, big]) {
       assert.ok(p.gpu && p.gpu.gib * 2 ** 30 >= p.gpuBytes);
-      assert.ok(p.kubernetes.minGpuMemoryMiB * 2 ** 20 >= p.gpuBytes);
+      assert.ok(p.kubernetes.minGpuMemoryMib * 2 ** 20 >= p.gpuBytes);
       assert.equal(p.kubernetes.requests['nvidia.com/gpu'], '1');
     }
     assert.equal(big.gpu?.gib, 80);
