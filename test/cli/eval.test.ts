@@ -7,27 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { feverFiles, freePort, repoRoot, runCli as memorize, sharedDir, storiesHf } from '@memorize/testing';
+import { startLocalStack, type LocalStack } from './local-stack.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'memorize-eval-'));
-const memoryRoot = join(dir, 'memories');
-let evaluatorAddress = '';
-const evaluatorFlag = (): string[] => ['--evaluator', evaluatorAddress];
-
-/** A config in its own folder, its paths relative to that folder. */
-function config(name: string, text: (rel: (p: string) => string) => string): string {
-  const folder = join(dir, 'configs');
-  const file = join(folder, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    file,
-    text((p) => relative(folder, p)),
-  );
-  return file;
-}
+let stack: LocalStack;
+const evaluatorFlag = (): string[] => ['--evaluator', stack.evaluatorAddress];
 
 const smallEval = (rel: (p: string) => string, evalSection = 'shots: 1, scoring: loglik, limit: 12, batch_size: 4') => `
 corpus: {claims: ${rel(feverFiles.claims)}, pages: ${rel(feverFiles.pages)}, assignment: ${rel(feverFiles.assignments)}, top: 3}
@@ -59,35 +45,14 @@ const ids = (what: 'evals' | 'sweeps'): string[] => {
 };
 
 before(async () => {
-  const [data, host, trainer, evaluator] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const up = memorize([
-    'stack',
-    'up',
-    '--dir',
-    dir,
-    '--memory-root',
-    memoryRoot,
-    '--data-port',
-    String(data),
-    '--model-host-port',
-    String(host),
-    '--trainer-port',
-    String(trainer),
-    '--evaluator-port',
-    String(evaluator),
-  ]);
-  assert.equal(up.code, 0, up.stderr);
-  evaluatorAddress = `127.0.0.1:${evaluator}`;
+  stack = await startLocalStack('eval');
 });
 
-after(() => {
-  memorize(['stack', 'down', '--dir', dir]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stack?.down());
 
 test('eval --json --predictions: one report object (metrics consistent with the predictions file); evals list/show find it', () => {
-  const file = config('eval.yaml', (rel) => smallEval(rel));
-  const predictions = join(dir, 'out', 'predictions.jsonl');
+  const file = stack.config('eval.yaml', (rel) => smallEval(rel));
+  const predictions = join(stack.dir, 'out', 'predictions.jsonl');
   const run = memorize(['eval', '--config', file, '--json', '--predictions', predictions, ...evaluatorFlag()]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout.trim().split('\n').length, 1, 'stdout is one JSON object');
@@ -136,7 +101,7 @@ test('eval --json --predictions: one report object (metrics consistent with the 
 });
 
 test('sweep --config configs/sweep.example.yaml --out DIR --json completes and writes the report; report SWEEP_ID writes the same report.json', () => {
-  const out = join(dir, 'report-a');
+  const out = join(stack.dir, 'report-a');
   const run = memorize(['sweep', '--config', join(repoRoot, 'configs', 'sweep.example.yaml'), '--out', out, '--json', ...evaluatorFlag()], 300_000);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout.trim().split('\n').length, 1, 'stdout is one JSON object');
@@ -172,7 +137,7 @@ test('sweep --config configs/sweep.example.yaml --out DIR --json completes and w
   assert.equal(reportJson.sweep_id, s.sweep_id);
   assert.deepEqual(reportJson.cells, s.cells, '--json carries report.json cells');
 
-  const out2 = join(dir, 'report-b');
+  const out2 = join(stack.dir, 'report-b');
   const report = memorize(['report', s.sweep_id, '--out', out2, ...evaluatorFlag()]);
   assert.equal(report.code, 0, report.stderr);
   assert.ok(report.stdout.includes(join(out2, 'report.md')), report.stdout);
@@ -188,7 +153,7 @@ test('sweep --config configs/sweep.example.yaml --out DIR --json completes and w
 
 test("without --evaluator the local stack's evaluator is used (as train finds the trainer)", () => {
   const saved = process.env.MEMORIZE_HOME;
-  process.env.MEMORIZE_HOME = dir;
+  process.env.MEMORIZE_HOME = stack.dir;
   try {
     const list = memorize(['sweeps', 'list']);
     assert.equal(list.code, 0, list.stderr);
@@ -202,13 +167,13 @@ test("without --evaluator the local stack's evaluator is used (as train finds th
 test('bad configs exit 2 naming the file and key, and start nothing', () => {
   const evalsBefore = ids('evals');
   const sweepsBefore = ids('sweeps');
-  const unknown = config('unknown.yaml', (rel) => smallEval(rel, 'shot: 1'));
+  const unknown = stack.config('unknown.yaml', (rel) => smallEval(rel, 'shot: 1'));
   const a = memorize(['eval', '--config', unknown, '--json', ...evaluatorFlag()]);
   assert.equal(a.code, 2, a.stderr);
   assert.equal(a.stdout, '');
   assert.equal(a.stderr, `memorize: ${unknown}: unknown key "eval.shot"\n`);
 
-  const scoring = config('scoring.yaml', (rel) => smallEval(rel, 'scoring: argmax'));
+  const scoring = stack.config('scoring.yaml', (rel) => smallEval(rel, 'scoring: argmax'));
   const b = memorize(['eval', '--config', scoring, ...evaluatorFlag()]);
   assert.equal(b.code, 2, b.stderr);
   assert.equal(b.stderr, `memorize: ${scoring}: eval.scoring must be one of loglik, generate, got "argmax"\n`);
@@ -216,29 +181,29 @@ test('bad configs exit 2 naming the file and key, and start nothing', () => {
   // The example sweep in the test's folder (its paths to ../shared made relative to there), one key broken.
   const example = readFileSync(join(repoRoot, 'configs', 'sweep.example.yaml'), 'utf8');
   const sweepFile = (name: string, from: string, to: string): string =>
-    config(name, (rel) => example.replaceAll('../../shared', rel(sharedDir)).replace(from, to));
+    stack.config(name, (rel) => example.replaceAll('../../shared', rel(sharedDir)).replace(from, to));
   const kind = sweepFile('kind.yaml', '{ name: memory, memory: { entries: 64 } }', '{ name: memory, memory: { kind: mlp } }');
-  const c = memorize(['sweep', '--config', kind, '--out', join(dir, 'never'), ...evaluatorFlag()]);
+  const c = memorize(['sweep', '--config', kind, '--out', join(stack.dir, 'never'), ...evaluatorFlag()]);
   assert.equal(c.code, 2, c.stderr);
   assert.equal(c.stdout, '');
   assert.equal(c.stderr, `memorize: ${kind}: variants[1].memory.kind must be one of memory, dlp, simset, random, doc-key, got "mlp"\n`);
   const memory = sweepFile('memory.yaml', 'layers: [1, 3]', 'layers: [1, 3]\nmemory: { kind: memory }');
-  const d = memorize(['sweep', '--config', memory, '--out', join(dir, 'never'), ...evaluatorFlag()]);
+  const d = memorize(['sweep', '--config', memory, '--out', join(stack.dir, 'never'), ...evaluatorFlag()]);
   assert.equal(d.code, 2, d.stderr);
   assert.match(d.stderr, /memory\.yaml: unknown key "memory" \(a sweep trains one memory per variant and layer/);
   const noOut = memorize(['sweep', '--config', join(repoRoot, 'configs', 'sweep.example.yaml'), ...evaluatorFlag()]);
   assert.equal(noOut.code, 2);
   assert.equal(noOut.stderr, "memorize: --out is required: the folder for the sweep's report (or --detach)\n");
-  const missing = memorize(['sweep', '--config', join(dir, 'nope.yaml'), '--out', join(dir, 'never')]);
+  const missing = memorize(['sweep', '--config', join(stack.dir, 'nope.yaml'), '--out', join(stack.dir, 'never')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^memorize: --config: .*nope\.yaml: no such file\n$/);
-  assert.ok(!existsSync(join(dir, 'never')), 'no report folder');
+  assert.ok(!existsSync(join(stack.dir, 'never')), 'no report folder');
   assert.deepEqual(ids('evals'), evalsBefore, 'no evaluation was started');
   assert.deepEqual(ids('sweeps'), sweepsBefore, 'no sweep was started');
 });
 
 test("the evaluator's refusals name the config key; unknown ids and an unreachable evaluator are one-line errors", async () => {
-  const noModel = config('nomodel.yaml', (rel) => smallEval(rel).replace(rel(storiesHf), rel(join(storiesHf, 'no-such-model'))));
+  const noModel = stack.config('nomodel.yaml', (rel) => smallEval(rel).replace(rel(storiesHf), rel(join(storiesHf, 'no-such-model'))));
   const r = memorize(['eval', '--config', noModel, '--json', ...evaluatorFlag()]);
   assert.notEqual(r.code, 0);
   // Refused by StartEvaluation (exit 2) or failed while loading (exit 1): either way the key is named.

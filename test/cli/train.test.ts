@@ -6,14 +6,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { cliEntry, feverFiles, freePort, repoRoot, runCli as memorize, storiesHf } from '@memorize/testing';
+import { startLocalStack, type LocalStack } from './local-stack.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'memorize-train-'));
-const memoryRoot = join(dir, 'memories');
-let trainerAddress = '';
+let stack: LocalStack;
 
 interface Summary {
   run_id: string;
@@ -40,18 +37,6 @@ const summaryKeys = [
   'memory_path',
 ];
 
-/** A config in its own folder, its paths relative to that folder (they must reach ../shared from there). */
-function config(name: string, text: (rel: (p: string) => string) => string): string {
-  const folder = join(dir, 'configs');
-  const file = join(folder, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    file,
-    text((p) => relative(folder, p)),
-  );
-  return file;
-}
-
 const small = (
   rel: (p: string) => string,
   train = 'max_steps: 20, batch_size: 4, lr: 1.0e-2, warmup_steps: 2, eval_every: 10, checkpoint_every: 10',
@@ -63,7 +48,7 @@ train: {${train}, max_length: 128}
 locality: {pages: 2}
 `;
 
-const trainer = (): string[] => ['--trainer', trainerAddress];
+const trainer = (): string[] => ['--trainer', stack.trainerAddress];
 const runIds = (): string[] => {
   const list = memorize(['runs', 'list', '--json', ...trainer()]);
   assert.equal(list.code, 0, list.stderr);
@@ -71,34 +56,13 @@ const runIds = (): string[] => {
 };
 
 before(async () => {
-  const [data, host, trainerPort, evaluator] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const up = memorize([
-    'stack',
-    'up',
-    '--dir',
-    dir,
-    '--memory-root',
-    memoryRoot,
-    '--data-port',
-    String(data),
-    '--model-host-port',
-    String(host),
-    '--trainer-port',
-    String(trainerPort),
-    '--evaluator-port',
-    String(evaluator),
-  ]);
-  assert.equal(up.code, 0, up.stderr);
-  trainerAddress = `127.0.0.1:${trainerPort}`;
+  stack = await startLocalStack('train');
 });
 
-after(() => {
-  memorize(['stack', 'down', '--dir', dir]);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => stack?.down());
 
 test('train --json memorizes 3 FEVER pages into stories260K: one summary object, document NLL lowered; runs list and show find the run', () => {
-  const file = config('small.yaml', (rel) => small(rel));
+  const file = stack.config('small.yaml', (rel) => small(rel));
   const run = memorize(['train', '--config', file, '--json', ...trainer()]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout.trim().split('\n').length, 1, 'stdout is one JSON object');
@@ -146,7 +110,7 @@ test('train --json memorizes 3 FEVER pages into stories260K: one summary object,
 });
 
 test('--detach prints {"run_id"} at once; runs wait follows it and prints the same summary', () => {
-  const file = config('detach.yaml', (rel) => small(rel));
+  const file = stack.config('detach.yaml', (rel) => small(rel));
   const detached = memorize(['train', '--config', file, '--detach', ...trainer()]);
   assert.equal(detached.code, 0, detached.stderr);
   const { run_id, ...rest } = JSON.parse(detached.stdout) as { run_id: string };
@@ -166,7 +130,9 @@ test('--detach prints {"run_id"} at once; runs wait follows it and prints the sa
 });
 
 test('Ctrl-C while following leaves the run running and says how to reattach; runs cancel stops it; wait then exits 1', async () => {
-  const file = config('long.yaml', (rel) => small(rel, 'max_steps: 100000, batch_size: 4, lr: 1.0e-3, eval_every: 100000, checkpoint_every: 100000'));
+  const file = stack.config('long.yaml', (rel) =>
+    small(rel, 'max_steps: 100000, batch_size: 4, lr: 1.0e-3, eval_every: 100000, checkpoint_every: 100000'),
+  );
   const child = spawn(process.execPath, [cliEntry, 'train', '--config', file, '--json', ...trainer()], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -207,36 +173,36 @@ test('Ctrl-C while following leaves the run running and says how to reattach; ru
 
 test('bad configs exit 2 naming the file and key, and start no run', () => {
   const before = runIds();
-  const unknown = config('unknown.yaml', (rel) => small(rel).replace('lr: 1.0e-2', 'lerning_rate: 1.0e-2'));
+  const unknown = stack.config('unknown.yaml', (rel) => small(rel).replace('lr: 1.0e-2', 'lerning_rate: 1.0e-2'));
   const a = memorize(['train', '--config', unknown, '--json', ...trainer()]);
   assert.equal(a.code, 2, a.stderr);
   assert.equal(a.stdout, '');
   assert.equal(a.stderr, `memorize: ${unknown}: unknown key "train.lerning_rate"\n`);
 
-  const epochs = config('epochs.yaml', (rel) => small(rel, 'epochs: 0'));
+  const epochs = stack.config('epochs.yaml', (rel) => small(rel, 'epochs: 0'));
   const b = memorize(['train', '--config', epochs, ...trainer()]);
   assert.equal(b.code, 2, b.stderr);
   assert.equal(b.stdout, '');
   assert.equal(b.stderr, `memorize: ${epochs}: train.epochs must be an integer >= 1, got 0\n`);
 
-  const lr = config('lr.yaml', (rel) => small(rel).replace('lr: 1.0e-2', 'lr: -1'));
+  const lr = stack.config('lr.yaml', (rel) => small(rel).replace('lr: 1.0e-2', 'lr: -1'));
   const c = memorize(['train', '--config', lr, '--detach', ...trainer()]);
   assert.equal(c.code, 2, c.stderr);
   assert.match(c.stderr, /lr\.yaml: train\.lr must be a number in \(0, 10\], got -1/);
 
-  const kind = config('kind.yaml', (rel) => small(rel).replace('kind: memory', 'kind: mlp'));
+  const kind = stack.config('kind.yaml', (rel) => small(rel).replace('kind: memory', 'kind: mlp'));
   const d = memorize(['train', '--config', kind, ...trainer()]);
   assert.equal(d.code, 2, d.stderr);
   assert.match(d.stderr, /kind\.yaml: memory\.kind must be one of memory, dlp, simset, random, doc-key, got "mlp"/);
 
-  const missing = memorize(['train', '--config', join(dir, 'configs', 'nope.yaml'), ...trainer()]);
+  const missing = memorize(['train', '--config', join(stack.dir, 'configs', 'nope.yaml'), ...trainer()]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^memorize: --config: .*nope\.yaml: no such file\n$/);
   assert.deepEqual(runIds(), before, 'no run was started');
 });
 
 test("the trainer's refusals name the config key: a layer the model does not have fails the run, exit 1", () => {
-  const layer = config('layer.yaml', (rel) => small(rel).replace('layer: 3', 'layer: 7'));
+  const layer = stack.config('layer.yaml', (rel) => small(rel).replace('layer: 3', 'layer: 7'));
   const r = memorize(['train', '--config', layer, '--json', ...trainer()]);
   assert.notEqual(r.code, 0);
   if (r.code === 1) {

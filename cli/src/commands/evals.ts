@@ -189,6 +189,7 @@ export async function runEval(options: EvalOptions, out: Out, err: Out): Promise
     err.write(`evaluation ${id} started (Ctrl-C detaches; memorize evals show ${id} shows it)\n`);
     const final = await followEvaluation(client, address, id, err);
     if (options.predictions && final.report) await writePredictions(options.predictions, final.report);
+    else if (options.predictions) err.write(`memorize: ${options.predictions} not written: evaluation ${id} has no predictions\n`);
     const s = summarizeEvaluation(final);
     out.write(options.json ? JSON.stringify(s) + '\n' : evaluationText(s, final));
     finish(`evaluation ${id}`, final.state, final.error, err, config);
