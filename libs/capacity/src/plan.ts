@@ -26,7 +26,10 @@ export interface PlanOptions {
   seq?: number;
   /** The memory's entries (m); default the memory default, 128. */
   memoryEntries?: number;
-  /** Element type of weights and activations; default float32 (what tfjs computes in). */
+  /**
+   * Element type of weights and activations; default float32, what tfjs computes in (float16 is a what-if for
+   * another runtime: model-host's model cache budget stays the float32 one).
+   */
   dtype?: PlanDtype;
 }
 
@@ -140,7 +143,7 @@ export function planCapacity(config: ModelConfig, options: PlanOptions = {}, sou
   if (dtype !== 'float32' && dtype !== 'float16') throw new InvalidArgumentError(`dtype must be float32 or float16, got ${String(dtype)}`, 'dtype');
   const el = dtype === 'float32' ? 4 : 2;
 
-  const { parameters, ropeBytes } = estimateModelBytes(config);
+  const { parameters, ropeBytes, weightAndRopeBytes } = estimateModelBytes(config);
   const { dim: d, nHeads: h, hiddenDim: f, vocabSize: v, nLayers } = config;
   const q = config.nHeads * config.headDim;
   const kv = config.nKvHeads * config.headDim;
@@ -173,7 +176,8 @@ export function planCapacity(config: ModelConfig, options: PlanOptions = {}, sou
   const gpu = GPU_SIZES.find((g) => g.gib * GIB >= gpuBytes) ?? null;
   // The host stages the weights as float32 arrays (tfjs uploads from them) while loading.
   const hostMemory = `${ceilGiB(parameters * 4 + ropeBytes + HOST_OVERHEAD_BYTES)}Gi`;
-  const modelCacheBytes = ceilGiB(weights + rope) * GIB;
+  // model-host holds float32 weights whatever --dtype says, and checks them against this budget before loading.
+  const modelCacheBytes = ceilGiB(weightAndRopeBytes) * GIB;
   return {
     source,
     model: {

@@ -19,7 +19,9 @@ describe('capacity plan', () => {
     // tfjs computes in float32: the weights alone are about 27 GB.
     assert.equal(plan.bytes.weights, plan.parameters * 4);
     assert.ok(plan.bytes.weights > 26.9e9 && plan.bytes.weights < 27e9);
-    assert.equal(planCapacity(config, { dtype: 'float16' }).bytes.weights, plan.parameters * 2);
+    const half = planCapacity(config, { dtype: 'float16' });
+    assert.equal(half.bytes.weights, plan.parameters * 2);
+    assert.equal(half.kubernetes.modelCacheBytes, plan.kubernetes.modelCacheBytes, 'model-host holds float32 weights');
   });
 
   it('agrees with the size check model-host runs before loading (one formula)', () => {
