@@ -7,13 +7,10 @@ import { repoRoot } from '@memorize/testing';
 export const k8sDir = join(repoRoot, 'deploy', 'k8s');
 export const overlays = ['local', 'gpu'] as const;
 
-/** A rendered object, loosely typed: the tests read what they check. */
+/** Fields of a rendered object, loosely typed: the tests read what they check. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = Record<string, any> & {
-  apiVersion: string;
-  kind: string;
-  metadata: Record<string, any> & { name: string; namespace?: string };
-};
+type Loose = Record<string, any>;
+export type K8sObject = Loose & { apiVersion: string; kind: string; metadata: Loose & { name: string; namespace?: string } };
 
 export function kustomize(dir: string): K8sObject[] {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
