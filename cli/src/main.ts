@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { MemorizeError } from '@memorize/errors';
+import { InvalidArgumentError, MemorizeError } from '@memorize/errors';
 import { MAX_CONTEXT_LENGTH, MAX_LIST_LIMIT, MAX_NEW_TOKENS, MAX_POOL_PER_PAGE, MAX_SHOTS, MAX_TEMPERATURE, MAX_TOP_N } from '@memorize/validation';
 import { describe, flagTables, integerIn, MAX_U32, numberIn, uint64 } from './flags.js';
 import { runServe, type ServeOptions } from './commands/serve.js';
@@ -347,6 +347,7 @@ program
   .option('--out <dir>', 'folder for report.md, report.json, report.html and predictions/ (created); required unless --detach')
   .option('--json', "print one JSON object: the sweep, report.json's cells, the table, the significance and the files written")
   .option('--detach', 'print {"sweep_id"} once the sweep is started and return (write its report later with `memorize report ID --out DIR`)')
+  .option('--plan-only', "start nothing: write the sweep's Kubernetes ConfigMap and Indexed Job into --out (as `memorize cluster sweep`)")
   .option(evaluatorFlag, evaluatorHelp)
   .addHelpText(
     'after',
@@ -357,7 +358,13 @@ or was cancelled (the report is written all the same, with the cells that finish
 answer; 2 for a bad config (one line naming the file and key; nothing is started).
 ${sweepConfigHelp()}`,
   )
-  .action(async (o: { config: string; out?: string; json?: boolean; detach?: boolean; evaluator?: string }) => {
+  .action(async (o: { config: string; out?: string; json?: boolean; detach?: boolean; planOnly?: boolean; evaluator?: string }) => {
+    if (o.planOnly) {
+      if (!o.out) throw new InvalidArgumentError('--out is required with --plan-only: the folder for the ConfigMap and the Job', '--out');
+      const { runClusterSweep } = await import('./commands/cluster.js');
+      await runClusterSweep(o.config, o.out, { json: o.json }, out);
+      return;
+    }
     const { runSweep } = await import('./commands/evals.js');
     await runSweep(o, out, err);
   });

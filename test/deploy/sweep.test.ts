@@ -49,6 +49,22 @@ describe('memorize cluster sweep', () => {
     assert.equal(new Set(p.cells.map((c) => c.key)).size, 5);
   });
 
+  it('memorize sweep --plan-only writes the same plan without starting anything, and needs --out', () => {
+    const config = join(repoRoot, 'configs', 'sweep.example.yaml');
+    const { plan: expected, dir: expectedDir } = plan(config);
+    const dir = tempDir('memorize-plan-only-');
+    const r = runCli(['sweep', '--plan-only', '--config', config, '--out', dir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as PlanJson;
+    assert.equal(got.sweep_id, expected.sweep_id);
+    assert.deepEqual(got.cells, expected.cells);
+    for (const name of ['configmap.yaml', 'job.yaml', 'kustomization.yaml'])
+      assert.equal(readFileSync(join(dir, name), 'utf8'), readFileSync(join(expectedDir, name), 'utf8'), name);
+    const missing = runCli(['sweep', '--plan-only', '--config', config]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--out is required with --plan-only/);
+  });
+
   it('writes a ConfigMap and a Job that validate, mount the config the pods read, and match deploy/k8s/sweep/example', async () => {
     const { plan: p, dir } = plan(clusterSweep);
     const objects = kustomize(dir);
