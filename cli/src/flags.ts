@@ -80,7 +80,16 @@ export const flagTables: Readonly<Record<string, FlagTable>> = {
       },
     ]),
   ),
-  synth: { seed: '--seed', entities: '--entities', out: '--out', path: '--out' },
+  synth: {
+    seed: '--seed',
+    entities: '--entities',
+    out: '--out',
+    path: '--out',
+    sets: '--set-a',
+    versions: '--versions',
+    claimsPerEntity: '--claims-per-entity',
+    heldoutPerEntity: '--heldout-per-entity',
+  },
   'memory import': { kind: '--kind', layer: '--layer', weights: '--weights', out: '--out', gelu: '--gelu', model: '--model' },
   'memory loss': {
     model: '--model',

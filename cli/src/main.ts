@@ -232,13 +232,60 @@ program
   .command('synth')
   .description('write a synthetic fact world (FEVER-format pages and claims about fictional entities, and a tokenizer)')
   .option('--seed <s>', 'world seed', '0')
-  .requiredOption('--entities <n>', 'entities in each of the pretrain and memorize sets')
+  .option('--entities <n>', 'entities in each of the pretrain and memorize sets (the two-split world)')
+  .option('--set-a <n>', 'testbed: entities of A (pages and claims in pretraining); with --set-b and --set-c instead of --entities')
+  .option('--set-b <n>', 'testbed: entities of B (never in pretraining: pages to memorize, claims measured)')
+  .option('--set-c <n>', 'testbed: entities of C (pages in pretraining, claims never: the ceiling control)')
+  .option('--versions <n>', 'versions of each page: n-1 paraphrased, sentence-shuffled versions besides the canonical page', '1')
+  .option('--claims-per-entity <s,r,n>', 'claims per entity: SUPPORTS,REFUTES,NOT ENOUGH INFO [2,2,2; testbed 1,1,1]')
+  .option('--heldout-per-entity <s,r,n>', 'testbed: held-out claims per A entity (A-heldout): SUPPORTS,REFUTES,NOT ENOUGH INFO [1,1,1]')
   .requiredOption('--out <dir>', 'output folder')
   .option('--json', 'print the written paths as JSON')
-  .action(async (o: { seed: string; entities: string; out: string; json?: boolean }) => {
-    const { runSynth } = await import('./commands/data.js');
-    await runSynth({ seed: integerIn(o.seed, '--seed', 0, MAX_U32), entities: integer(o.entities, '--entities'), out: o.out, json: o.json }, out);
-  });
+  .addHelpText(
+    'after',
+    `
+Two-split world (--entities): OUT/{pretrain,memorize}/{wiki-pages,claims,page_assignment,facts}.jsonl.
+Testbed (--set-a/--set-b/--set-c): OUT/{A,A-heldout,C,B}/... per set and OUT/pretrain/ (every version of A's and
+C's pages, A's claims). Both: OUT/tokenizer.json (byte-level), OUT/word/tokenizer.json (word-level: every word of
+the world), OUT/world.json (manifest; for a testbed it says what each file is). The same seed gives the same bytes.`,
+  )
+  .action(
+    async (o: {
+      seed: string;
+      entities?: string;
+      setA?: string;
+      setB?: string;
+      setC?: string;
+      versions: string;
+      claimsPerEntity?: string;
+      heldoutPerEntity?: string;
+      out: string;
+      json?: boolean;
+    }) => {
+      const { runSynth } = await import('./commands/data.js');
+      const perEntity = (value: string | undefined, flag: string) => {
+        if (value === undefined) return undefined;
+        const parts = value.split(',');
+        if (parts.length !== 3) throw new MemorizeError(`${flag} must be three integers S,R,N (got "${value}")`, flag);
+        const [s, r, n] = parts.map((x) => integerIn(x, flag, 0, 1000)) as [number, number, number];
+        return { SUPPORTS: s, REFUTES: r, 'NOT ENOUGH INFO': n };
+      };
+      const set = (value: string | undefined, flag: string) => (value === undefined ? undefined : integer(value, flag));
+      await runSynth(
+        {
+          seed: integerIn(o.seed, '--seed', 0, MAX_U32),
+          entities: set(o.entities, '--entities'),
+          sets: { A: set(o.setA, '--set-a'), B: set(o.setB, '--set-b'), C: set(o.setC, '--set-c') },
+          versions: integerIn(o.versions, '--versions', 1, 64),
+          claimsPerEntity: perEntity(o.claimsPerEntity, '--claims-per-entity'),
+          heldoutPerEntity: perEntity(o.heldoutPerEntity, '--heldout-per-entity'),
+          out: o.out,
+          json: o.json,
+        },
+        out,
+      );
+    },
+  );
 
 program
   .command('train')

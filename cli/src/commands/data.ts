@@ -3,7 +3,7 @@
  * researchers checking what a corpus holds and the exact prompt a model sees.
  */
 import { resolve } from 'node:path';
-import { buildCorpus, generateWorld, selectExamples, buildPrompt, writeWorld, type Corpus } from '@memorize/fever';
+import { buildCorpus, generateTestbed, generateWorld, selectExamples, buildPrompt, writeTestbed, writeWorld, type Corpus } from '@memorize/fever';
 import { loadTokenizer } from '@memorize/lm';
 import { existsSync, statSync } from 'node:fs';
 import { AlreadyExistsError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
@@ -122,12 +122,52 @@ export async function runDataPrompt(
   );
 }
 
-export async function runSynth(o: { seed: number; entities: number; out: string; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
-  if (!Number.isInteger(o.entities) || o.entities < 1) throw new InvalidArgumentError('--entities must be a positive integer', '--entities');
+type PerEntity = { SUPPORTS: number; REFUTES: number; 'NOT ENOUGH INFO': number };
+
+export interface SynthCommandOptions {
+  seed: number;
+  /** Two-split world: entities of each of pretrain and memorize. */
+  entities?: number;
+  /** Testbed: entities of A, B and C (all three, instead of `entities`). */
+  sets?: { A?: number; B?: number; C?: number };
+  versions?: number;
+  claimsPerEntity?: PerEntity;
+  heldoutPerEntity?: PerEntity;
+  out: string;
+  json?: boolean;
+}
+
+export async function runSynth(o: SynthCommandOptions, out: NodeJS.WritableStream): Promise<void> {
+  const given = (['A', 'B', 'C'] as const).filter((s) => o.sets?.[s] !== undefined);
+  const flag = (s: 'A' | 'B' | 'C') => `--set-${s.toLowerCase()}`;
+  if (given.length > 0 && given.length < 3) {
+    const missing = (['A', 'B', 'C'] as const).filter((s) => !given.includes(s)).map(flag);
+    throw new InvalidArgumentError(`a testbed needs --set-a, --set-b and --set-c (missing ${missing.join(', ')})`, missing[0]);
+  }
+  const testbed = given.length === 3;
+  if (testbed && o.entities !== undefined) throw new InvalidArgumentError('give --entities or --set-a/--set-b/--set-c, not both', '--entities');
+  if (!testbed && o.entities === undefined)
+    throw new InvalidArgumentError('give --entities (two-split world) or --set-a, --set-b and --set-c (testbed)', '--entities');
+  if (!testbed && o.heldoutPerEntity !== undefined)
+    throw new InvalidArgumentError('--heldout-per-entity is for a testbed (--set-a/--set-b/--set-c)', '--heldout-per-entity');
+  if (o.entities !== undefined && (!Number.isInteger(o.entities) || o.entities < 1)) {
+    throw new InvalidArgumentError('--entities must be a positive integer', '--entities');
+  }
+  for (const s of given) {
+    const n = o.sets![s]!;
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag(s)} must be a positive integer`, flag(s));
+  }
   const target = resolve(o.out);
   if (existsSync(target) && !statSync(target).isDirectory()) throw new AlreadyExistsError(`--out ${o.out} exists and is not a folder`, '--out');
-  const world = generateWorld({ seed: o.seed, entities: o.entities });
-  const paths = await fromFlag('--out', () => writeWorld(target, world));
+  const common = { seed: o.seed, versions: o.versions, claimsPerEntity: o.claimsPerEntity };
+  const paths = testbed
+    ? await fromFlag('--out', () =>
+        writeTestbed(
+          target,
+          generateTestbed({ ...common, sets: { A: o.sets!.A!, B: o.sets!.B!, C: o.sets!.C! }, heldoutPerEntity: o.heldoutPerEntity }),
+        ),
+      )
+    : await fromFlag('--out', () => writeWorld(target, generateWorld({ ...common, entities: o.entities! })));
   if (o.json) out.write(JSON.stringify(paths) + '\n');
   else out.write(`${resolve(o.out)}\n`);
 }

@@ -44,6 +44,8 @@ test('same seed -> identical bytes; different seeds differ; no temp files left',
       '/pretrain/wiki-pages.jsonl',
       '/tokenizer.json',
       '/tokenizer_config.json',
+      '/word/tokenizer.json',
+      '/word/tokenizer_config.json',
       '/world.json',
     ]);
     for (const [name, bytes] of a!) assert.ok(bytes.equals(b!.get(name)!), name);

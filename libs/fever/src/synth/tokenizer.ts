@@ -99,3 +99,76 @@ export function encodeBytes(text: string, opts: { bos?: boolean } = {}): number[
   for (const b of bytes) out.push(BYTE_OFFSET + b);
   return out;
 }
+
+/**
+ * A word-level HF tokenizer.json: the WordLevel model over a fixed vocabulary, the Whitespace pre-tokenizer
+ * (words are runs of \w or of other non-space characters, so "1895." is "1895" "."), no decoder (tokens are
+ * joined by single spaces). Ids: 0 <unk>, 1 <s> (BOS), 2 </s> (EOS), 3 <pad>, then the words in code-point order.
+ */
+export interface WordLevelTokenizerJson {
+  version: string;
+  truncation: null;
+  padding: null;
+  added_tokens: HfTokenizerJson['added_tokens'];
+  normalizer: null;
+  pre_tokenizer: { type: 'Whitespace' };
+  post_processor: null;
+  decoder: null;
+  model: { type: 'WordLevel'; vocab: Record<string, number>; unk_token: string };
+}
+
+export const WORD_SPECIAL_TOKENS = { unk: 0, bos: 1, eos: 2, pad: 3 } as const;
+const WORD_SPECIALS = ['<unk>', '<s>', '</s>', '<pad>'] as const;
+
+/** The words of `text` as the Whitespace pre-tokenizer cuts them (the HF library's pattern \w+|[^\w\s]+). */
+export function wordsOf(text: string): string[] {
+  return text.match(/\w+|[^\w\s]+/g) ?? [];
+}
+
+/** The text a word-level tokenizer decodes `text` to: its words joined by single spaces. */
+export function wordLevelText(text: string): string {
+  return wordsOf(text).join(' ');
+}
+
+export function wordLevelTokenizerJson(texts: Iterable<string>): WordLevelTokenizerJson {
+  const words = new Set<string>();
+  for (const text of texts) for (const word of wordsOf(text)) words.add(word);
+  for (const special of WORD_SPECIALS) words.delete(special);
+  const vocab: Record<string, number> = {};
+  WORD_SPECIALS.forEach((t, id) => (vocab[t] = id));
+  // Code-point order (not locale order): the same words give the same ids everywhere.
+  [...words].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((word, i) => (vocab[word] = WORD_SPECIALS.length + i));
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: WORD_SPECIALS.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: { type: 'Whitespace' },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
+  };
+}
+
+/** tokenizer_config.json companion of the word-level tokenizer. */
+export function wordLevelTokenizerConfig(): Record<string, unknown> {
+  return {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+    pad_token: '<pad>',
+    add_bos_token: true,
+    add_eos_token: false,
+    clean_up_tokenization_spaces: false,
+  };
+}
