@@ -38,21 +38,24 @@ export interface ClaimPrompt {
   exampleIds: number[];
 }
 
+/**
+ * The k-shot prompt of one claim of `page` (an evaluation claim, or a pool claim, which never serves as its own
+ * example): its examples chosen by selectExamples with the corpus seed, and buildPrompt. What DataService streams as
+ * an evaluation item.
+ */
+export function claimPrompt(page: CorpusPage, claim: CorpusClaim, k: number, options: { seed?: number } = {}): ClaimPrompt {
+  const examples = selectExamples(page, k, { seed: options.seed, claimId: claim.id });
+  return {
+    claimId: claim.id,
+    page: page.id,
+    label: claim.label,
+    claim: claim.claim,
+    prompt: buildPrompt(examples, claim.claim),
+    exampleIds: examples.map((e) => e.id),
+  };
+}
+
 /** k-shot prompts for every evaluation claim of the corpus, in page-rank order. */
 export function buildEvalPrompts(corpus: Pick<Corpus, 'pages'>, k: number, options: { seed?: number } = {}): ClaimPrompt[] {
-  const out: ClaimPrompt[] = [];
-  for (const page of corpus.pages) {
-    for (const c of page.eval) {
-      const examples = selectExamples(page, k, { seed: options.seed, claimId: c.id });
-      out.push({
-        claimId: c.id,
-        page: page.id,
-        label: c.label,
-        claim: c.claim,
-        prompt: buildPrompt(examples, c.claim),
-        exampleIds: examples.map((e) => e.id),
-      });
-    }
-  }
-  return out;
+  return corpus.pages.flatMap((page) => page.eval.map((c) => claimPrompt(page, c, k, options)));
 }

@@ -1,12 +1,14 @@
 /**
  * Efficient log-likelihood scoring of many (context, continuation) pairs whose contexts repeat and share
- * prefixes, as a k-shot evaluation sends them (three answer candidates per prompt, every prompt starting with the
- * same header):
+ * prefixes, as a k-shot evaluation sends them (three answer candidates per prompt, every prompt of a page starting
+ * with the same header and, often, the same example):
  *   1. requests with the same context (and document id, row context and namespace) form a group: the context runs
- *      once, and each continuation is scored off that pass's KV cache (their first token from the context's last
- *      position, the rest in one batched pass over the cached keys and values);
- *   2. with a PrefixCache, the KV of the longest cached prefix of each context is reused, and prefixes shared with
- *      other contexts of the call or with recent calls' contexts are computed once and cached (automatic prefix
+ *      once, together with the leading tokens all its continuations share (" (" of " (a)", " (b)", " (c)"), and
+ *      each continuation's tokens up to one past those are read off that pass; the rest of every continuation of
+ *      the batch is scored in one pass over the pass's keys and values (repeated once per continuation);
+ *   2. with a PrefixCache, the KV of the longest cached prefix of each context is reused, and after its pass a
+ *      context keeps in the cache the prefix it shares with other contexts of the call or with recent calls'
+ *      contexts (its whole context when it was seen before), for later passes and calls (automatic prefix
  *      caching, as vLLM does).
  * Results equal scoreContinuations' (up to float32 rounding: the same products over other shapes), whatever the
  * batch size and whether or not anything was cached. Every forward pass is one slice (at most `sliceTokens`
@@ -38,8 +40,9 @@ export interface SharedScoreOptions extends ScoreOptions {
 export interface SharedScoreStats {
   /** Distinct contexts scored. */
   groups: number;
-  /** Context positions computed (prefix materialisation included) and taken from the cache. */
+  /** Positions computed (contexts, folded and other continuation tokens). */
   computedTokens: number;
+  /** Context positions taken from the prefix cache. */
   reusedTokens: number;
   forwards: number;
 }
@@ -52,16 +55,62 @@ interface Group {
   rowContext: readonly number[];
   /** Request indexes. */
   items: number[];
-  /** Longest continuation input (continuation length - 1) of its items. */
+  /**
+   * The leading tokens every item's continuation shares (" (" of " (a)", " (b)", " (c)"), computed in the context's
+   * own pass; each item's next token is read off that pass too.
+   */
+  fold: readonly number[];
+  /** Longest continuation input left after the fold (continuation length - fold - 1) of its items. */
   maxCont: number;
   /** Seen in an earlier call: its own context's keys and values are cached after its pass. */
   keep?: boolean;
+  /** Tokens it shares with other contexts of the call or recent ones: cached after its pass. */
+  share?: number;
 }
 
 const sliceKV = (l: PrefixKV, n: number): PrefixKV => ({
   kT: tf.slice(l.kT, [0, 0, 0, 0], [1, -1, -1, n]),
   v: tf.slice(l.v, [0, 0, 0, 0], [1, -1, n, -1]),
 });
+
+/**
+ * Row `row` of `kv` as a prefix-cache entry of its first `n` context positions: the `reused` ones at the front of
+ * the cache, the rest from column `past` on (batch 1, new tensors; slices, not a gather, which is slow on wasm).
+ */
+function rowPrefix(kv: KVCache, row: number, reused: number, past: number, n: number): PrefixKV[] {
+  const a = Math.min(n, reused);
+  return tidyLayers(() =>
+    Array.from({ length: kv.nLayers }, (_, layer) => {
+      const { kT, v } = kv.layer(layer)!;
+      const kTs: tf.Tensor4D[] = [];
+      const vs: tf.Tensor4D[] = [];
+      if (a > 0) {
+        kTs.push(tf.slice(kT, [row, 0, 0, 0], [1, -1, -1, a]));
+        vs.push(tf.slice(v, [row, 0, 0, 0], [1, -1, a, -1]));
+      }
+      if (n > a) {
+        kTs.push(tf.slice(kT, [row, 0, 0, past], [1, -1, -1, n - a]));
+        vs.push(tf.slice(v, [row, 0, past, 0], [1, -1, n - a, -1]));
+      }
+      return { kT: kTs.length === 1 ? kTs[0] : (tf.concat(kTs, 3) as tf.Tensor4D), v: vs.length === 1 ? vs[0] : (tf.concat(vs, 2) as tf.Tensor4D) };
+    }),
+  );
+}
+
+/** `kv`'s rows repeated `k` times (row r of copy j at j * batch + r), a new cache; `kv` is unchanged. */
+function repeatRows(kv: KVCache, k: number): KVCache {
+  const layers = tidyLayers(() =>
+    Array.from({ length: kv.nLayers }, (_, layer) => {
+      const { kT, v } = kv.layer(layer)!;
+      return {
+        kT: tf.concat(new Array<tf.Tensor4D>(k).fill(kT), 0) as tf.Tensor4D,
+        v: tf.concat(new Array<tf.Tensor4D>(k).fill(v), 0) as tf.Tensor4D,
+      };
+    }),
+  );
+  const rep = <T>(rows: readonly T[]): T[] => Array.from({ length: k }, () => rows).flat();
+  return KVCache.fromLayers(layers, rep(kv.tokens), rep(kv.mask));
+}
 
 /** Log-softmax of each row of `vocab` logits, in float64 (so rounding does not depend on how rows were batched). */
 function logSoftmax64(logits: Float32Array, vocab: number): Float64Array {
@@ -141,12 +190,20 @@ export async function scoreShared(
     ].join('\u0000');
     let g = groups.get(key);
     if (!g) {
-      g = { key, namespace, context: req.context, docId, rowContext, items: [], maxCont: 0 };
+      g = { key, namespace, context: req.context, docId, rowContext, items: [], fold: [], maxCont: 0 };
       groups.set(key, g);
     }
     g.items.push(i);
-    g.maxCont = Math.max(g.maxCont, req.continuation.length - 1);
   });
+  const groupOf = new Map<number, Group>();
+  for (const g of groups.values()) for (const i of g.items) groupOf.set(i, g);
+  const itemGroup = (i: number): Group => groupOf.get(i)!;
+  for (const g of groups.values()) {
+    const conts = g.items.map((i) => requests[i].continuation);
+    const n = conts.reduce((m, c) => commonPrefixLength(conts[0], c, m), Math.min(conts[0].length, maxSeq - g.context.length));
+    g.fold = conts[0].slice(0, n);
+    g.maxCont = Math.max(0, ...conts.map((c) => c.length - n - 1));
+  }
   if (stats) stats.groups += groups.size;
 
   let started = false;
@@ -158,60 +215,33 @@ export async function scoreShared(
   };
   const fwd = (docIds: HookContext['docIds'], rowContext: HookContext['rowContext']) => ({ hooks: options.hooks, docIds, rowContext });
 
+  // Prefixes this call's contexts share with each other or with recently seen ones: after its pass, a group keeps
+  // the keys and values of that prefix in the cache (of its whole context when it was seen before), for the groups
+  // of later passes and calls.
   if (cache) {
-    // Prefixes this call's contexts share with each other or with recently seen ones, shortest first (a longer
-    // one then starts from the shorter one's entry).
     const byNamespace = new Map<string, Group[]>();
     for (const g of groups.values()) byNamespace.set(g.namespace, [...(byNamespace.get(g.namespace) ?? []), g]);
-    const wants = new Map<string, { group: Group; tokens: readonly number[] }>();
     for (const g of groups.values()) {
       const usable = g.context.length - 1;
       let share = 0;
       for (const other of byNamespace.get(g.namespace)!)
         if (other !== g) share = Math.max(share, commonPrefixLength(g.context, other.context, usable));
       for (const seen of cache.recent(g.namespace)) share = Math.max(share, commonPrefixLength(g.context, seen, usable));
-      if (share < minShared || share <= cache.peekLength(g.namespace, g.context, share)) continue;
-      // A context seen before keeps its own pass's keys and values; a prefix shared with others is computed once.
+      if (share < minShared) continue;
       if (share === usable) g.keep = true;
-      else {
-        const tokens = g.context.slice(0, share);
-        wants.set(`${g.namespace}\u0000${tokens.join(',')}`, { group: g, tokens });
-      }
+      else g.share = share;
     }
     for (const g of groups.values()) cache.remember(g.namespace, g.context);
-    for (const { group, tokens } of [...wants.values()].sort((a, b) => a.tokens.length - b.tokens.length)) {
-      const hit = cache.lookup(group.namespace, tokens, tokens.length);
-      const reused = hit?.length ?? 0;
-      if (reused >= tokens.length) continue;
-      const kv = hit
-        ? KVCache.fromLayers(
-            tidyLayers(() => hit.layers.map((l) => sliceKV(l, reused))),
-            [tokens.slice(0, reused)],
-            [tokens.slice(0, reused).map(() => 1)],
-          )
-        : model.newCache();
-      try {
-        const step = Number.isFinite(sliceTokens) ? Math.max(1, sliceTokens) : tokens.length;
-        for (let s = reused; s < tokens.length; s += step) {
-          await nextSlice();
-          const chunk = tokens.slice(s, s + step);
-          tf.dispose(model.forward([chunk], { cache: kv, lastOnly: true, output: 'hidden', ...fwd([group.docId], [group.rowContext]) }));
-          if (stats) stats.computedTokens += chunk.length;
-        }
-        if (stats) stats.reusedTokens += reused;
-        cache.insert(group.namespace, tokens, kv.detach(), options.cacheTags);
-      } finally {
-        kv.dispose();
-      }
-    }
   }
 
   // Contexts, longest left to compute first (little padding per pass).
-  const left = (g: Group) => g.context.length - (cache ? cache.peekLength(g.namespace, g.context, g.context.length - 1) : 0);
-  const ordered = [...groups.values()].sort((a, b) => left(b) - left(a));
+  const reusable = (g: Group) => (cache ? cache.peekLength(g.namespace, g.context, g.context.length - 1) : 0);
+  const left = new Map([...groups.values()].map((g) => [g, g.context.length - reusable(g)]));
+  const ordered = [...groups.values()].sort((a, b) => left.get(b)! - left.get(a)!);
+  const vocab = model.config.vocabSize;
   for (let s = 0; s < ordered.length;) {
-    // Take groups while their new positions fit a slice (at least one group; a longer one runs in chunks) and the
-    // padded cache (reused part + new part + continuation) fits the model.
+    // Take groups while their new positions (context left + folded continuation tokens) fit a slice (at least one
+    // group; a longer one runs in chunks) and the padded cache (reused part + new part + continuation) fits the model.
     const batch: Group[] = [];
     const hits: ({ length: number; layers: readonly PrefixKV[] } | undefined)[] = [];
     let past = 0;
@@ -219,9 +249,9 @@ export async function scoreShared(
     let cont = 0;
     while (s < ordered.length && batch.length < batchSize) {
       const g = ordered[s];
-      const r = cache ? cache.peekLength(g.namespace, g.context, g.context.length - 1) : 0;
+      const r = reusable(g);
       const p = Math.max(past, r);
-      const t = Math.max(rest, g.context.length - r);
+      const t = Math.max(rest, g.context.length - r + g.fold.length);
       const c = Math.max(cont, g.maxCont);
       if (batch.length > 0 && (p + t + c > maxSeq || (batch.length + 1) * t > sliceTokens)) break;
       batch.push(g);
@@ -275,12 +305,16 @@ export async function scoreShared(
             batch.map((_, row) => [...new Array<number>(reused[row]).fill(1), ...new Array<number>(past - reused[row]).fill(0)]),
           )
         : model.newCache();
-    const lastHidden: (tf.Tensor1D | undefined)[] = batch.map(() => undefined);
+    // Hidden states at each row's last context position and at its folded continuation tokens: the outputs that
+    // predict the continuations' first fold + 1 tokens.
+    const outputs: (tf.Tensor2D | undefined)[] = batch.map(() => undefined);
+    let optionKV: KVCache | undefined;
     try {
-      const suffixes = batch.map((g, row) => g.context.slice(reused[row]));
+      const suffixes = batch.map((g, row) => [...g.context.slice(reused[row]), ...g.fold]);
       const docIds = batch.map((g) => g.docId);
       const rowContexts = batch.map((g) => g.rowContext);
       const cols = Number.isFinite(sliceTokens) ? Math.max(1, Math.floor(sliceTokens / batch.length)) : rest;
+      const parts: tf.Tensor2D[][] = batch.map(() => []);
       for (let c0 = 0; c0 < rest; c0 += cols) {
         await nextSlice();
         const width = Math.min(cols, rest - c0);
@@ -290,64 +324,96 @@ export async function scoreShared(
           width,
         );
         const h = model.forward(chunk.tokens, { cache: kv, attentionMask: chunk.mask, output: 'hidden', ...fwd(docIds, rowContexts) });
-        suffixes.forEach((x, row) => {
-          const at = x.length - 1 - c0;
-          if (at >= 0 && at < width) lastHidden[row] = tf.keep(tf.tidy(() => tf.reshape(tf.slice(h, [row, at, 0], [1, 1, -1]), [-1]) as tf.Tensor1D));
+        batch.forEach((g, row) => {
+          // Positions (in the row's suffix) of its last context token through its last folded token.
+          const from = Math.max(suffixes[row].length - 1 - g.fold.length, c0);
+          const to = Math.min(suffixes[row].length, c0 + width);
+          if (from < to)
+            parts[row].push(tf.keep(tf.tidy(() => tf.reshape(tf.slice(h, [row, from - c0, 0], [1, to - from, -1]), [to - from, -1]) as tf.Tensor2D)));
         });
         h.dispose();
         if (stats) stats.computedTokens += suffixes.reduce((a, x) => a + Math.max(0, Math.min(width, x.length - c0)), 0);
       }
-      // Contexts seen before keep their own keys and values (real positions only).
-      batch.forEach((g, row) => {
-        if (!g.keep) return;
-        const positions = [...Array.from({ length: reused[row] }, (_, j) => j), ...Array.from({ length: suffixes[row].length }, (_, j) => past + j)];
-        cache!.insert(g.namespace, g.context, kv.rowAt(row, positions), options.cacheTags);
+      parts.forEach((p, row) => {
+        outputs[row] = p.length === 1 ? p[0] : tf.keep(tf.concat(p, 0) as tf.Tensor2D);
+        if (p.length > 1) tf.dispose(p);
       });
+      if (cache) {
+        batch.forEach((g, row) => {
+          // Contexts seen before keep their own keys and values; a prefix shared with others keeps its own.
+          const n = g.keep ? g.context.length : (g.share ?? 0);
+          if (n > reused[row] && n > cache.peekLength(g.namespace, g.context, n))
+            cache.insert(g.namespace, g.context.slice(0, n), rowPrefix(kv, row, reused[row], past, n), options.cacheTags);
+        });
+      }
       if (stats) stats.reusedTokens += reused.reduce((a, r) => a + r, 0);
-      // Each continuation's first token: from its context's last position.
-      const first = tf.tidy(() => model.weights.classifier.apply(tf.stack(lastHidden as tf.Tensor1D[]) as tf.Tensor2D));
-      const vocab = model.config.vocabSize;
-      const firstData = logSoftmax64((await first.data()) as Float32Array, vocab);
-      first.dispose();
-      const argmaxOf = (row: number): number => argmaxAt(firstData, row, vocab);
-      const partial = new Map<number, { lps: number[]; greedy: boolean; row: number }>();
+      // The continuations' tokens up to one past the fold: from those outputs.
+      const heads = tf.tidy(() => model.weights.classifier.apply(tf.concat(outputs as tf.Tensor2D[], 0) as tf.Tensor2D));
+      const headData = logSoftmax64((await heads.data()) as Float32Array, vocab);
+      heads.dispose();
+      const partial = new Map<number, { lps: number[]; greedy: boolean }>();
+      // Per row, its items with tokens left after the one read off the fold.
+      const pending: number[][] = batch.map(() => []);
+      let base = 0;
       batch.forEach((g, row) => {
-        const top = argmaxOf(row);
         for (const i of g.items) {
-          const id = requests[i].continuation[0];
-          partial.set(i, { lps: [firstData[row * vocab + id]], greedy: top === id, row });
+          const c = requests[i].continuation;
+          const p = { lps: [] as number[], greedy: true };
+          for (let k = 0; k <= g.fold.length && k < c.length; k++) {
+            p.lps.push(headData[(base + k) * vocab + c[k]]);
+            if (argmaxAt(headData, base + k, vocab) !== c[k]) p.greedy = false;
+          }
+          partial.set(i, p);
+          if (c.length > g.fold.length + 1) pending[row].push(i);
         }
+        base += g.fold.length + 1;
       });
-      // The rest of each continuation off the batch's cache, read-only: the j-th continuation of every context
-      // in one pass (no copy of the cached keys and values per continuation).
-      const ranks = Math.max(...batch.map((g) => g.items.length));
-      for (let j = 0; j < ranks; j++) {
-        const items = batch.map((g) => g.items[j]).map((i) => (i !== undefined && requests[i].continuation.length > 1 ? i : undefined));
-        if (items.every((i) => i === undefined)) continue;
+      // The rest of each continuation off its context's keys and values, read-only: the j-th pending continuation
+      // of every row in one pass, as many of those ranks per pass as a slice holds (the batch's keys and values
+      // repeated once per rank).
+      const ranks = Math.max(...pending.map((p) => p.length));
+      const width = Math.max(0, ...pending.flat().map((i) => requests[i].continuation.length - 1 - itemGroup(i).fold.length));
+      const perPass = Number.isFinite(sliceTokens) ? Math.max(1, Math.floor(sliceTokens / (batch.length * Math.max(1, width)))) : ranks;
+      for (let j0 = 0; j0 < ranks; j0 += perPass) {
+        const k = Math.min(perPass, ranks - j0);
+        const slots = Array.from({ length: k * batch.length }, (_, x) => pending[x % batch.length][j0 + Math.floor(x / batch.length)]);
         await nextSlice();
+        optionKV = k === 1 ? undefined : repeatRows(kv, k);
         const inputs = padRows(
-          items.map((i) => (i === undefined ? [] : requests[i].continuation.slice(0, -1))),
+          slots.map((i) => (i === undefined ? [] : requests[i].continuation.slice(itemGroup(i).fold.length, -1))),
           pad,
+          width,
         );
-        const logits = model.forward(inputs.tokens, { cache: kv, readOnlyCache: true, attentionMask: inputs.mask, ...fwd(docIds, rowContexts) });
+        const logits = model.forward(inputs.tokens, {
+          cache: optionKV ?? kv,
+          readOnlyCache: true,
+          attentionMask: inputs.mask,
+          ...fwd(
+            slots.map((_, x) => docIds[x % batch.length]),
+            slots.map((_, x) => rowContexts[x % batch.length]),
+          ),
+        });
+        optionKV?.dispose();
+        optionKV = undefined;
         const lpData = logSoftmax64((await logits.data()) as Float32Array, vocab);
         logits.dispose();
-        const width = inputs.tokens[0].length;
-        items.forEach((i, r) => {
+        slots.forEach((i, x) => {
           if (i === undefined) return;
+          const f = itemGroup(i).fold.length;
           const p = partial.get(i)!;
-          requests[i].continuation.slice(1).forEach((id, k) => {
-            const at = r * width + k;
+          requests[i].continuation.slice(f + 1).forEach((id, t) => {
+            const at = x * width + t;
             p.lps.push(lpData[at * vocab + id]);
             if (argmaxAt(lpData, at, vocab) !== id) p.greedy = false;
           });
-          if (stats) stats.computedTokens += requests[i].continuation.length - 1;
+          if (stats) stats.computedTokens += requests[i].continuation.length - 1 - f;
         });
       }
       for (const [i, p] of partial) results[i] = { logprob: p.lps.reduce((x, y) => x + y, 0), greedy: p.greedy, tokenLogprobs: p.lps };
     } finally {
       kv.dispose();
-      tf.dispose(lastHidden.filter((t): t is tf.Tensor1D => t !== undefined));
+      optionKV?.dispose();
+      tf.dispose(outputs.filter((t): t is tf.Tensor2D => t !== undefined));
     }
   }
 

@@ -12,29 +12,30 @@ import {
   type ScoreResult,
   type SharedScoreStats,
 } from '@memorize/lm';
-import { backend, storiesBin, storiesTok } from '@memorize/testing';
-import { feverPrompts, requestsOf } from './fever-prompts.js';
+import { backend, feverPrompts, feverRequests, storiesBin, storiesTok } from '@memorize/testing';
 
 await backend();
 const model = loadModel(storiesBin);
 const tokenizer = await loadTokenizer(storiesTok, { vocabSize: model.config.vocabSize });
-const prompts = feverPrompts(tokenizer, 24);
-const requests = requestsOf(prompts);
+const prompts = await feverPrompts(tokenizer, { claims: 24 });
+const requests = feverRequests(prompts);
 const SLICE = 512;
 const newStats = (): SharedScoreStats => ({ groups: 0, computedTokens: 0, reusedTokens: 0, forwards: 0 });
 
 /**
  * float32 rounding differs with the shapes of the products (batch composition, cached vs computed keys): each
- * token's log-probability agrees within 1e-5, a continuation's sum within 1e-5 per token.
+ * token's log-probability agrees within 2e-5, a continuation's sum within 2e-5 per token. (On these prompts the
+ * naive path itself moves by up to 7.6e-6 between batch sizes 1 and 8, on log-probs near -15.)
  */
+const TOL = 2e-5;
 function assertSame(got: readonly ScoreResult[], want: readonly ScoreResult[], label: string): void {
   assert.equal(got.length, want.length);
   got.forEach((r, i) => {
     assert.equal(r.tokenLogprobs.length, want[i].tokenLogprobs.length, `${label}: item ${i}`);
     r.tokenLogprobs.forEach((lp, j) =>
-      assert.ok(Math.abs(lp - want[i].tokenLogprobs[j]) <= 1e-5, `${label}: item ${i} token ${j}: ${lp} vs ${want[i].tokenLogprobs[j]}`),
+      assert.ok(Math.abs(lp - want[i].tokenLogprobs[j]) <= TOL, `${label}: item ${i} token ${j}: ${lp} vs ${want[i].tokenLogprobs[j]}`),
     );
-    assert.ok(Math.abs(r.logprob - want[i].logprob) <= 1e-5 * r.tokenLogprobs.length, `${label}: item ${i}: ${r.logprob} vs ${want[i].logprob}`);
+    assert.ok(Math.abs(r.logprob - want[i].logprob) <= TOL * r.tokenLogprobs.length, `${label}: item ${i}: ${r.logprob} vs ${want[i].logprob}`);
     assert.equal(r.greedy, want[i].greedy, `${label}: item ${i} greedy`);
   });
 }
@@ -158,6 +159,20 @@ test('slices: a call yields between passes and stops at the next one when aborte
   const got = await scoreShared(model, requests, { sliceTokens: 64, stats });
   assertSame(got, reference, 'sliceTokens 64');
   assert.ok(stats.forwards > 3 * prompts.length, `${stats.forwards} passes`);
+});
+
+test("continuations' common leading tokens run in the context's pass; a continuation left with one token needs no pass of its own", async () => {
+  const [a, b] = [requests[0].context, requests[3].context];
+  const rows = [
+    { context: a, continuation: [410, 489] },
+    { context: a, continuation: [410, 489, 412, 488] },
+    { context: a, continuation: [410] },
+    { context: b, continuation: [410, 489, 430, 488] },
+  ];
+  const stats = newStats();
+  assertSame(await scoreShared(model, rows, { stats }), await scoreContinuations(model, rows), 'folded');
+  // Both contexts in one pass (with " (" and all of b's only continuation); one pass for the rest of a's longest.
+  assert.equal(stats.forwards, 2);
 });
 
 test('rows longer than the model are cut from the left as scoreContinuations does', async () => {

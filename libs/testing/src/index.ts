@@ -8,3 +8,4 @@ export { freePort, runCli, startServiceProcess, type ServiceProcess } from './pr
 export { python3, pythonReflect, runPython, testingPython, type Reflected } from './python.js';
 export { healthDuring, type HealthDuring } from './health-during.js';
 export { abortAtPause } from './slices.js';
+export { FEVER_OPTION_TEXTS, feverCorpus, feverPrompts, feverRequests, type FeverPrompt, type FeverPromptOptions } from './fever-prompts.js';

@@ -1,5 +1,5 @@
 import { data, protoFiles, seed32, serviceNames, common } from '@memorize/contracts';
-import { buildPrompt, derivedRandom, selectExamples, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
+import { claimPrompt, derivedRandom, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
 import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
@@ -67,13 +67,12 @@ function evaluationItem(
   shots: number,
   tokenize: boolean,
 ): data.EvaluationItem {
-  const examples = selectExamples(page, shots, { seed: held.corpus.options.seed, claimId: claim.id });
-  const prompt = buildPrompt(examples, claim.claim);
+  const { prompt, exampleIds } = claimPrompt(page, claim, shots, { seed: held.corpus.options.seed });
   return {
     claim: claimMessage(claim, page.rank, split),
     prompt,
     promptIds: tokenize ? held.tokenizer!.encode(prompt, { bos: true }) : [],
-    exampleIds: examples.map((e) => BigInt(e.id)),
+    exampleIds: exampleIds.map((id) => BigInt(id)),
   };
 }
 

@@ -1,47 +1,16 @@
 /**
- * The Score workload the evaluator sends, in-process: FEVER 1-shot prompts (libs/fever's buildPrompt, the next
- * claim of paper_test.jsonl as the shot), the context tokenized BOS first, and the candidates " (a)", " (b)",
- * " (c)" tokenized as prompt + option with the prompt's tokens stripped; plus the handlers of one host.
+ * The Score workload of the evaluator, in-process: Score items of @memorize/testing's FEVER prompts (the evaluator's
+ * prompts and options), FEVER pages as memory documents, and the handlers of one host.
  */
-import { readFileSync } from 'node:fs';
 import { Metadata } from '@grpc/grpc-js';
 import { modelHost } from '@memorize/contracts';
 import { Engine } from '@memorize/engine';
-import { buildPrompt, isLabel, type Label } from '@memorize/fever';
 import type { PrefixCache, Tokenizer } from '@memorize/lm';
 import type { CallContext, Implementation } from '@memorize/service-kit';
-import { feverFiles, jsonlPageTexts } from '@memorize/testing';
+import { feverFiles, jsonlPageTexts, type FeverPrompt } from '@memorize/testing';
 import { MemoryStore } from '../src/memories.js';
 import { ModelRegistry, withModelPins } from '../src/models.js';
 import { modelHostHandlers, type Definition } from '../src/service.js';
-
-export interface FeverPrompt {
-  claimId: number;
-  label: Label;
-  context: number[];
-  options: number[][];
-}
-
-export function feverPrompts(tokenizer: Tokenizer, n: number): FeverPrompt[] {
-  const lines = readFileSync(feverFiles.claims, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, n + 1)
-    .map((l) => JSON.parse(l) as { id: number; claim: string; label: string });
-  return lines.slice(0, n).map((test, i) => {
-    const shot = lines[i + 1];
-    if (!isLabel(test.label) || !isLabel(shot.label)) throw new Error(`claim ${test.id}: bad label`);
-    const text = buildPrompt([{ claim: shot.claim, label: shot.label }], test.claim);
-    const context = tokenizer.encode(text, { bos: true });
-    const options = [' (a)', ' (b)', ' (c)'].map((o) => {
-      const all = tokenizer.encode(text + o, { bos: true });
-      let k = 0;
-      while (k < context.length && all[k] === context[k]) k++;
-      return all.slice(k);
-    });
-    return { claimId: test.id, label: test.label, context, options };
-  });
-}
 
 /** Three Score items per prompt, in prompt order; `documentIndex(p)` names the prompt's page (default none). */
 export function scoreItems(prompts: readonly FeverPrompt[], documentIndex: (p: number) => number = () => -1): modelHost.ScoreItem[] {

@@ -4,8 +4,8 @@ import { dirname } from 'node:path';
 import { common, modelHost } from '@memorize/contracts';
 import { PrefixCache, scoreContinuations } from '@memorize/lm';
 import { initBackend, tf } from '@memorize/tensor';
-import { storiesDir, tempDir } from '@memorize/testing';
-import { callContext, feverPrompts, host, pageDocuments, scoreItems } from './fever-items.js';
+import { feverPrompts, storiesDir, tempDir } from '@memorize/testing';
+import { callContext, host, pageDocuments, scoreItems } from './fever-items.js';
 
 const backend = await initBackend({ logger: () => {} });
 const cache = new PrefixCache({ budgetBytes: 64 * 2 ** 20 });
@@ -17,7 +17,7 @@ await cached.loadModel(
   ctx,
 );
 const held = models.get('s');
-const prompts = feverPrompts(held.tokenizer, 16);
+const prompts = await feverPrompts(held.tokenizer, { claims: 16 });
 const PAGES = 4;
 const documents = pageDocuments(held.tokenizer, PAGES, 200);
 

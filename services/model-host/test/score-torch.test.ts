@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { modelHost } from '@memorize/contracts';
 import { PrefixCache } from '@memorize/lm';
 import { initBackend } from '@memorize/tensor';
-import { python3, storiesHf, tempDir, testingPython } from '@memorize/testing';
-import { callContext, feverPrompts, host, scoreItems } from './fever-items.js';
+import { feverPrompts, python3, storiesHf, tempDir, testingPython } from '@memorize/testing';
+import { callContext, host, scoreItems } from './fever-items.js';
 
 const CLAIMS = 60;
 const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_score.py');
@@ -20,7 +20,7 @@ test(`${CLAIMS} FEVER 1-shot prompts: Score's option log-probs (shared passes, p
   } = host(backend, dirname(dirname(storiesHf)), tempDir('memorize-torch-score-'), [new PrefixCache({ budgetBytes: 64 * 2 ** 20 })]);
   const ctx = callContext();
   await h.loadModel(modelHost.LoadModelRequest.fromPartial({ modelId: 'hf', path: storiesHf }), ctx);
-  const prompts = feverPrompts(models.get('hf').tokenizer, CLAIMS);
+  const prompts = await feverPrompts(models.get('hf').tokenizer, { claims: CLAIMS });
   const items = scoreItems(prompts);
   // Two calls of half the claims each, so the second one starts from the first one's cached prefixes.
   const half = items.length / 2;
