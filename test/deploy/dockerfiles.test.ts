@@ -177,8 +177,13 @@ describe('Dockerfiles', () => {
     assert.match(text, /ARG CUDA_IMAGE=nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu20\.04/);
     assert.match(text, /FROM node:\$\{NODE_VERSION\}-bullseye AS build/);
     assert.match(text, /prepare\.sh @tensorflow\/tfjs-node-gpu$/m);
-    const constants = readFileSync(join(repoRoot, 'node_modules', '@tensorflow', 'tfjs-node-gpu', 'scripts', 'deps-constants.js'), 'utf8');
-    assert.match(constants, /LIBTENSORFLOW_VERSION = '2\.9\.1'/, 'libtensorflow 2.9.1 (built against CUDA 11.2, cuDNN 8.1)');
+    // tfjs-node-gpu 4.x downloads libtensorflow 2.9.1 (scripts/deps-constants.js), built against CUDA 11.2 and cuDNN
+    // 8.1. It is an optional dependency whose install fails without that download, so on CI only the lockfile says
+    // which version the image gets; where the package installed, its constants are checked as well.
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    assert.match(lock.packages['node_modules/@tensorflow/tfjs-node-gpu']?.version ?? '', /^4\./, 'tfjs-node-gpu 4.x in the lockfile');
+    const constants = join(repoRoot, 'node_modules', '@tensorflow', 'tfjs-node-gpu', 'scripts', 'deps-constants.js');
+    if (existsSync(constants)) assert.match(readFileSync(constants, 'utf8'), /LIBTENSORFLOW_VERSION = '2\.9\.1'/);
   });
 
   it('prepare.sh rebuilds only packages of the lockfile and ships what the runtime needs', () => {
