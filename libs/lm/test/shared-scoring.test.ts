@@ -161,18 +161,28 @@ test('slices: a call yields between passes and stops at the next one when aborte
   assert.ok(stats.forwards > 3 * prompts.length, `${stats.forwards} passes`);
 });
 
-test("continuations' common leading tokens run in the context's pass; a continuation left with one token needs no pass of its own", async () => {
-  const [a, b] = [requests[0].context, requests[3].context];
-  const rows = [
-    { context: a, continuation: [410, 489] },
-    { context: a, continuation: [410, 489, 412, 488] },
-    { context: a, continuation: [410] },
-    { context: b, continuation: [410, 489, 430, 488] },
+test("a context's pass scores its continuations' shared leading tokens and all of one continuation; the others take one more pass", async () => {
+  const a = requests[0].context;
+  const cases: Array<{ rows: { context: number[]; continuation: number[] }[]; passes: number }> = [
+    // Shared " (" = [410, 489]: the first option runs with the context; the other two, in one pass.
+    { rows: requests.slice(0, 3), passes: 2 },
+    // [410] shared; the longest runs with the context, and the others end within one token past [410].
+    {
+      rows: [
+        { context: a, continuation: [410, 489] },
+        { context: a, continuation: [410, 489, 412, 488] },
+        { context: a, continuation: [410] },
+      ],
+      passes: 1,
+    },
+    // A single continuation needs no pass of its own.
+    { rows: [{ context: a, continuation: [410, 489, 430, 488] }], passes: 1 },
   ];
-  const stats = newStats();
-  assertSame(await scoreShared(model, rows, { stats }), await scoreContinuations(model, rows), 'folded');
-  // Both contexts in one pass (with " (" and all of b's only continuation); one pass for the rest of a's longest.
-  assert.equal(stats.forwards, 2);
+  for (const { rows, passes } of cases) {
+    const stats = newStats();
+    assertSame(await scoreShared(model, rows, { stats }), await scoreContinuations(model, rows), `${rows.length} rows`);
+    assert.equal(stats.forwards, passes, `${rows.length} rows: passes`);
+  }
 });
 
 test('rows longer than the model are cut from the left as scoreContinuations does', async () => {
