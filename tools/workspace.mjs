@@ -96,12 +96,26 @@ export function importedPackages(project, root = repoRoot) {
   return Object.fromEntries(Object.entries(found).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/**
+ * Each project's dependencies as Nx reads them: its declared @memorize packages plus its implicit dependencies, minus
+ * those an implicit "!name" removes (libs/testing drops fever, whose tests depend on it, to keep the graph acyclic).
+ * @returns {Map<string, string[]>}
+ */
+export function projectEdges(projects) {
+  const byPackage = new Map(projects.map((p) => [p.packageName, p.name]));
+  return new Map(
+    projects.map((p) => {
+      const removed = new Set(p.implicitDependencies.filter((d) => d.startsWith('!')).map((d) => d.slice(1)));
+      const added = p.implicitDependencies.filter((d) => !d.startsWith('!'));
+      const deps = [...Object.keys(p.dependencies).map((d) => byPackage.get(d)), ...added].filter((d) => d && !removed.has(d));
+      return [p.name, [...new Set(deps)].sort()];
+    }),
+  );
+}
+
 /** Projects that depend on `name`, directly or not, through declared and implicit dependencies (name excluded). */
 export function dependentsOf(projects, name) {
-  const byPackage = new Map(projects.map((p) => [p.packageName, p.name]));
-  const edges = new Map(
-    projects.map((p) => [p.name, [...Object.keys(p.dependencies).map((d) => byPackage.get(d)), ...p.implicitDependencies].filter(Boolean)]),
-  );
+  const edges = projectEdges(projects);
   const out = new Set();
   let frontier = [name];
   while (frontier.length > 0) {

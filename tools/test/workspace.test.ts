@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { workspaceDependencyMismatches } from '../workspace-deps.mjs';
-import { loadProjects, repoRoot } from '../workspace.mjs';
+import { loadProjects, projectEdges, repoRoot } from '../workspace.mjs';
 
 test('every package.json declares exactly the @memorize packages its files import', () => {
   assert.deepEqual(workspaceDependencyMismatches(repoRoot), []);
@@ -26,8 +26,9 @@ test("Nx's project graph has exactly the declared and implicit dependencies", ()
     };
     const projects = loadProjects(repoRoot);
     const byPackage = new Map(projects.map((p) => [p.packageName, p.name]));
+    const edges = projectEdges(projects);
     for (const project of projects) {
-      const declared = [...Object.keys(project.dependencies).map((d) => byPackage.get(d)!), ...project.implicitDependencies];
+      const declared = edges.get(project.name)!;
       const fromNx = (graph.graph.dependencies[project.name] ?? [])
         .map((d) => d.target)
         .filter((t) => byPackage.has(`@memorize/${t}`) || projects.some((p) => p.name === t));
