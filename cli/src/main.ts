@@ -288,6 +288,57 @@ the world), OUT/world.json (manifest; for a testbed it says what each file is). 
   );
 
 program
+  .command('init-model')
+  .description('write a randomly initialised Llama model (HF folder) for a tokenizer: the start of a base model pretrained from scratch')
+  .requiredOption('--tokenizer <file>', 'tokenizer.json (or tokenizer.bin / HF folder); the vocabulary and BOS/EOS are its')
+  .requiredOption('--out <dir>', 'output folder (new or empty)')
+  .option('--dim <n>', 'residual width', '128')
+  .option('--layers <n>', 'transformer blocks', '4')
+  .option('--heads <n>', 'attention heads', '4')
+  .option('--kv-heads <n>', 'key/value heads [--heads]')
+  .option('--hidden <n>', 'MLP hidden width', '352')
+  .option('--max-length <n>', 'context length (max_position_embeddings)', '256')
+  .option('--tie-embeddings', 'share the token embedding with the classifier')
+  .option('--seed <n>', 'initialisation seed', '0')
+  .option('--std <x>', 'std of the matrix entries (HF initializer_range)', '0.02')
+  .option('--json', 'print {"out", "parameters", ...} as JSON')
+  .action(
+    async (o: {
+      tokenizer: string;
+      out: string;
+      dim: string;
+      layers: string;
+      heads: string;
+      kvHeads?: string;
+      hidden: string;
+      maxLength: string;
+      tieEmbeddings?: boolean;
+      seed: string;
+      std: string;
+      json?: boolean;
+    }) => {
+      const { runInitModel } = await import('./commands/init-model.js');
+      await runInitModel(
+        {
+          tokenizer: o.tokenizer,
+          out: o.out,
+          dim: integerIn(o.dim, '--dim', 1, 65_536),
+          layers: integerIn(o.layers, '--layers', 1, 1024),
+          heads: integerIn(o.heads, '--heads', 1, 1024),
+          kvHeads: o.kvHeads === undefined ? undefined : integerIn(o.kvHeads, '--kv-heads', 1, 1024),
+          hidden: integerIn(o.hidden, '--hidden', 1, 1 << 20),
+          maxLength: integerIn(o.maxLength, '--max-length', 2, MAX_CONTEXT_LENGTH),
+          tieEmbeddings: o.tieEmbeddings ?? false,
+          seed: integerIn(o.seed, '--seed', 0, MAX_U32),
+          std: numberIn(o.std, '--std', 0, 1),
+          json: o.json,
+        },
+        out,
+      );
+    },
+  );
+
+program
   .command('train')
   .description('start a memorization run on the trainer from a YAML config, follow it (progress on stderr) and print its summary')
   .requiredOption('--config <file>', 'run configuration (YAML; see below and configs/train.example.yaml)')

@@ -22,7 +22,8 @@ const refusal = (text: string): string => {
 
 test('every documented key maps to its RunSpec field', () => {
   const text = `
-corpus: {claims: data/claims.jsonl, pages: /abs/pages.jsonl, assignment: ../side.jsonl, top: 7}
+corpus: {claims: data/claims.jsonl, pages: /abs/pages.jsonl, assignment: ../side.jsonl, top: 7, all_pages: true}
+claim_rows: {claims: world/a-claims.jsonl, per_epoch: 300, answer_weight: 10, shots: 2}
 model: {path: models/hf, tokenizer: models/tok.bin}
 memory:
   kind: simset
@@ -120,6 +121,8 @@ output: out/m.safetensors
     localityPagesPath: '/configs/here/world/pages.jsonl',
     localityClaimsPath: '/configs/here/world/claims.jsonl',
     localitySamples: 8,
+    allPages: true,
+    claimRows: { claimsPath: '/configs/here/world/a-claims.jsonl', perEpoch: 300, answerWeight: 10, shots: 2 },
   };
   assert.deepEqual(spec, expected);
   // The fixture sets every key of the table, so no key is left untested.

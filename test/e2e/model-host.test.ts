@@ -97,7 +97,7 @@ test('Tokenize and Generate (streamed, greedy) reproduce llama2.c', async () => 
 test('Detokenize inverts Tokenize, row by row, for many rows at once', async () => {
   const texts = Array.from({ length: 200 }, (_, i) => `Once upon a time, ${i} cats sat on ${i % 7} mats.`);
   const tokens = await callUnary(client, client.tokenize, { modelId, texts, addBos: false }, 30_000);
-  const back = await callUnary(client, client.detokenize, { modelId, rows: tokens.rows.map((r) => ({ ids: r.ids })) }, 30_000);
+  const back = await callUnary(client, client.detokenize, { modelId, rows: tokens.rows.map((r) => ({ ids: r.ids, weights: [] })) }, 30_000);
   assert.deepEqual(back.texts, texts);
 });
 
@@ -149,8 +149,8 @@ test('Score does not depend on the batch size; DocumentLoss is consistent with S
     {
       modelId,
       rows: [
-        { ids: ids.slice(0, 40), documentIndex: -1 },
-        { ids: ids.slice(0, 12), documentIndex: -1 },
+        { ids: ids.slice(0, 40), documentIndex: -1, weights: [] },
+        { ids: ids.slice(0, 12), documentIndex: -1, weights: [] },
       ],
       batchSize: 2,
       memory: undefined,

@@ -7,6 +7,7 @@ export * from './assignment.js';
 export * from './pipeline.js';
 export * from './prompt.js';
 export * from './examples.js';
+export * from './claim-rows.js';
 export * from './tokens.js';
 export * from './hash.js';
 export * from './metrics.js';

@@ -27,6 +27,11 @@ export type NeiRule = 'sidecar' | 'title-prefix' | 'none';
 export interface CorpusOptions {
   /** Keep the N pages with the most claims (default: every page that has claims). */
   topN?: number;
+  /**
+   * Keep every page of the pages file as a document (pretraining text): the pages with claims first, by rank,
+   * then the others in file order, without claims. Default false.
+   */
+  allPages?: boolean;
   /** Seed of every random choice (pool split, global fill). Default 0. */
   seed?: number;
   /** Pool claims per page (default 5, one per label first, so prompts of up to 5 shots come from the page itself). Exclusive with poolFraction. */
@@ -51,6 +56,7 @@ export interface CorpusOptions {
 
 export interface ResolvedCorpusOptions {
   topN: number | null;
+  allPages: boolean;
   seed: number;
   poolPerPage: number | null;
   poolFraction: number | null;
@@ -157,6 +163,7 @@ export function resolveOptions(options: CorpusOptions, sources?: Pick<CorpusSour
   }
   return {
     topN: topN ?? null,
+    allPages: options.allPages ?? false,
     seed,
     poolPerPage: poolFraction === undefined ? (poolPerPage ?? DEFAULT_POOL_PER_PAGE) : null,
     poolFraction: poolFraction ?? null,
@@ -206,7 +213,7 @@ export async function buildCorpus(sources: CorpusSources, options: CorpusOptions
   for (const a of attributed) if (a.page !== undefined) needed.add(a.page);
 
   const pages = new Map<string, WikiPage>();
-  for await (const page of readPages(sources.pages, { ...read, only: needed })) pages.set(page.id, page);
+  for await (const page of readPages(sources.pages, resolved.allPages ? read : { ...read, only: needed })) pages.set(page.id, page);
 
   return assembleCorpus(attributed, pages, options, { hash, issues, pagesPath: sources.pages, resolved });
 }
@@ -307,6 +314,14 @@ export async function assembleCorpus(
     throw new InvalidArgumentError('empty corpus: every selected page was dropped (empty text or no pool claims)', pagesField);
   }
   fillMissingLabels(kept, opts.seed);
+  if (opts.allPages) {
+    const withClaims = new Set(kept.map((p) => p.id));
+    for (const [id, page] of pages) {
+      if (withClaims.has(id) || page.text.trim() === '') continue;
+      const text = styleText(page.text, opts.textStyle).trim();
+      kept.push({ id, title: pageTitle(id), text, sentences: page.sentences, rank: kept.length, pool: [], eval: [], fill: [] });
+    }
+  }
 
   for (const page of kept) {
     for (const c of page.pool) stats.claims[c.label]++;

@@ -165,6 +165,11 @@ export interface DocumentLossOptions {
   attentionMask?: TokenRows;
   /** [B][T], 1 where the token should count as a prediction target (e.g. only a continuation). Default: all. */
   targetMask?: TokenRows;
+  /**
+   * [B][T], the loss weight of each token as a target (>= 0; e.g. a claim row's answer letter weighs more). The
+   * loss is then sum(w * NLL) / sum(w) and perRow each row's weighted mean. Default: 1 everywhere.
+   */
+  targetWeights?: TokenRows;
   hooks?: ReadonlyMap<number, LayerHook>;
   docIds?: HookContext['docIds'];
   rowContext?: HookContext['rowContext'];
@@ -188,12 +193,16 @@ export function documentLoss(model: TransformerModel, tokens: TokenRows, options
   const t = tokens[0]?.length ?? 0;
   if (b === 0 || t < 2) throw new InvalidArgumentError('tokens: need at least one row of two or more tokens', 'tokens');
   const mask = options.attentionMask ?? tokens.map((r) => r.map(() => 1));
-  const weights = tokens.map((row, r) =>
+  const counted = tokens.map((row, r) =>
     row.slice(1).map((_, j): number => (mask[r][j] && mask[r][j + 1] && (options.targetMask?.[r][j + 1] ?? 1) ? 1 : 0)),
   );
-  const tokenCounts = weights.map((w) => w.reduce((a, x) => a + x, 0));
-  const total = tokenCounts.reduce((a, x) => a + x, 0);
-  if (total === 0) throw new InvalidArgumentError('no target tokens after masking', 'attentionMask');
+  const tokenCounts = counted.map((w) => w.reduce((a, x) => a + x, 0));
+  const tw = options.targetWeights;
+  const weights = tw ? counted.map((row, r) => row.map((c, j) => c * (tw[r]?.[j + 1] ?? 1))) : counted;
+  const rowWeights = tw ? weights.map((w) => w.reduce((a, x) => a + x, 0)) : tokenCounts;
+  const total = rowWeights.reduce((a, x) => a + x, 0);
+  if (tokenCounts.every((c) => c === 0)) throw new InvalidArgumentError('no target tokens after masking', 'attentionMask');
+  if (!(total > 0)) throw new InvalidArgumentError('every target token has weight 0', 'weights');
   return tf.tidy(() => {
     const inputs = tokens.map((row) => row.slice(0, -1));
     const logits = model.forward(inputs, {
@@ -209,7 +218,7 @@ export function documentLoss(model: TransformerModel, tokens: TokenRows, options
     const w = tf.tensor2d(weights.flat(), [b, t - 1]);
     const rowSums = tf.neg(tf.sum(tf.mul(logp, w), 1)) as tf.Tensor1D;
     const loss = tf.div(tf.sum(rowSums), total) as tf.Scalar;
-    const perRow = tf.div(rowSums, tf.tensor1d(tokenCounts.map((c) => Math.max(c, 1)))) as tf.Tensor1D;
+    const perRow = tf.div(rowSums, tf.tensor1d(rowWeights.map((c) => (c > 0 ? c : 1)))) as tf.Tensor1D;
     return { loss, perRow, tokenCounts };
   }) as DocumentLoss;
 }

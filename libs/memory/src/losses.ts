@@ -14,17 +14,28 @@ export interface TrainingRow {
   ids: readonly number[];
   /** The corpus document the row belongs to (document-wise kinds). */
   documentIndex?: number;
+  /** Loss weight of each id as a target, aligned with ids (weights[0] unused); absent or empty = 1 each. */
+  weights?: readonly number[];
 }
 
 export interface PaddedBatch {
   tokens: number[][];
   attentionMask: number[][];
   docIds: (number | undefined)[];
+  /** [B][T] target weights, present when some row has weights (padding weighs 0). */
+  targetWeights?: number[][];
 }
 
 /** Right-pads rows to equal length (pad id 0, masked out; libs/lm's padTokenRows) with each row's document. */
 export function padRows(rows: readonly TrainingRow[], padId = 0): PaddedBatch {
-  return { ...padTokenRows(rows, padId), docIds: rows.map((r) => r.documentIndex) };
+  const padded = { ...padTokenRows(rows, padId), docIds: rows.map((r) => r.documentIndex) };
+  if (!rows.some((r) => r.weights && r.weights.length > 0)) return padded;
+  const t = padded.tokens[0].length;
+  const targetWeights = rows.map((r) => {
+    const w = r.weights && r.weights.length > 0 ? [...r.weights] : r.ids.map(() => 1);
+    return [...w, ...new Array<number>(t - w.length).fill(0)];
+  });
+  return { ...padded, targetWeights };
 }
 
 export interface LossOptions {
@@ -48,6 +59,7 @@ export function lmLoss(model: TransformerModel, rows: readonly TrainingRow[], me
     attentionMask: batch.attentionMask,
     hooks: memoryHooks(memory, options),
     docIds: batch.docIds,
+    targetWeights: batch.targetWeights,
   });
   return { loss: r.loss, perRow: r.perRow, tokens: r.tokenCounts.reduce((a, b) => a + b, 0) };
 }

@@ -376,7 +376,7 @@ export class RunManager {
         signal.throwIfAborted();
         if (batch.step !== step) throw new Error(`DataService sent step ${batch.step} where step ${step} was expected`);
         const learningRate = learningRateAt(plan, step);
-        const rows = full ? batch.rows.map((r) => ({ ids: r.ids, documentIndex: undefined })) : batch.rows;
+        const rows = full ? batch.rows.map((r) => ({ ids: r.ids, documentIndex: undefined, weights: r.weights })) : batch.rows;
         const began = performance.now();
         const r = await host.trainStep({
           memoryId: full ? '' : memoryId,
@@ -490,20 +490,25 @@ export class RunManager {
       assignmentPath: files.assignment,
       topN,
       seed: 0n,
-      poolPerPage: 0,
+      // Training does not use the few-shot pools; 1 keeps every page with claims, however few (a synthetic
+      // world's pages have 3), where the default 5 would leave no evaluation claims and refuse the corpus.
+      poolPerPage: 1,
       tokenizerPath: spec.tokenizerPath || spec.modelPath,
       maxLength,
       strict: false,
+      allPages: false,
+      claimRows: undefined,
     });
-    const corpus = (await this.options.data.loadCorpus(corpusRequest(spec.topN))).corpus!;
+    const corpus = (await this.options.data.loadCorpus({ ...corpusRequest(spec.topN), allPages: spec.allPages, claimRows: spec.claimRows })).corpus!;
     const docs = await this.documents(corpus.corpusId);
     const chunks = chunkDocuments(
       docs.map((d) => ({ id: d.pageId, index: d.index, tokens: d.ids })),
       maxLength,
     );
     const full = spec.jobKind === trainer.JobKind.JOB_KIND_FULL;
-    const corpusRows = chunks.map((c) => ({ ids: c.tokens, documentIndex: full ? undefined : c.docIndex }));
-    const plan = planRun(spec, corpus.stats?.chunks ?? chunks.length);
+    const corpusRows = chunks.map((c) => ({ ids: c.tokens, documentIndex: full ? undefined : c.docIndex, weights: [] }));
+    // Steps per epoch count the claim rows DataService draws each epoch beside the page chunks.
+    const plan = planRun(spec, (corpus.stats?.chunks ?? chunks.length) + (corpus.stats?.claimRows ?? 0));
 
     let localityRows: common.TokenRow[] = [];
     const wanted = spec.localityPages ?? DEFAULT_LOCALITY_PAGES;
@@ -524,7 +529,7 @@ export class RunManager {
       localityRows = chunkDocuments(
         held.map((d, i) => ({ id: d.pageId, index: i, tokens: d.ids })),
         maxLength,
-      ).map((c) => ({ ids: c.tokens, documentIndex: undefined }));
+      ).map((c) => ({ ids: c.tokens, documentIndex: undefined, weights: [] }));
     }
     return {
       corpusId: corpus.corpusId,
@@ -561,7 +566,7 @@ export class RunManager {
       )) {
         if (piece.id >= 0) ids.push(piece.id);
       }
-      if (ids.length >= 2) rows.push({ ids, documentIndex: undefined });
+      if (ids.length >= 2) rows.push({ ids, documentIndex: undefined, weights: [] });
     }
     return rows;
   }

@@ -66,6 +66,10 @@ export const MAX_SHINGLE_K = 16;
 
 /** Examples per k-shot prompt. */
 export const MAX_SHOTS = 32;
+/** Claim rows drawn per epoch (ClaimRows.per_epoch). */
+export const MAX_CLAIM_ROWS = 2 ** 24;
+/** Examples in a claim row's prompt (ClaimRows.shots): a row must stay within a small model's context. */
+export const MAX_CLAIM_ROW_SHOTS = 8;
 /** Few-shot pool claims per page (LoadCorpus / EvaluationSpec.pool_per_page). */
 export const MAX_POOL_PER_PAGE = 64;
 /** Pages kept (top_n). */

@@ -28,6 +28,8 @@ import {
 import {
   MAX_ANCHOR_SAMPLES,
   MAX_LOCALITY_SAMPLES,
+  MAX_CLAIM_ROW_SHOTS,
+  MAX_CLAIM_ROWS,
   MAX_CONTEXT_LENGTH,
   MAX_DOCUMENTS,
   MAX_EPOCHS,
@@ -100,8 +102,25 @@ export function tokenRow(ctx: Ctx, options: { min: number; maxFromContext?: (c: 
   return message<common.TokenRow>({
     ids: tokenIds(ctx, options),
     documentIndex: int32.optional(),
+    weights: z.array(lossWeight, { error: 'must be a list of numbers' }).optional(),
+  }).superRefine((row, issue) => {
+    if (row.weights && row.weights.length > 0 && row.weights.length !== row.ids?.length)
+      issue.addIssue({
+        code: 'custom',
+        path: ['weights'],
+        message: `must be empty or hold one weight per id (${row.ids.length}), not ${row.weights.length}`,
+        input: row.weights.length,
+      });
   });
 }
+
+/** Claims as weighted k-shot training rows (LoadCorpusRequest.claim_rows, RunSpec.claim_rows, SweepVariant.replay). */
+export const claimRows = message<common.ClaimRows>({
+  claimsPath: optionalPath,
+  perEpoch: int(0, MAX_CLAIM_ROWS, ' (0 = every claim once)'),
+  answerWeight: lossWeight,
+  shots: int(0, MAX_CLAIM_ROW_SHOTS).optional(),
+});
 
 /** Train and loss rows: >= 2 ids, at most max_seq_len + 1 (the last id is only a target). */
 const trainingRow = (ctx: Ctx): z.ZodType =>
@@ -189,6 +208,8 @@ export const dataRequests = {
       tokenizerPath: optionalPath,
       maxLength: intOrDefault(2, MAX_CONTEXT_LENGTH, 512),
       strict: bool,
+      allPages: bool,
+      claimRows: claimRows.optional(),
     }),
   listCorpora: (): z.ZodType => message<data.ListCorporaRequest>({}),
   getCorpus: (): z.ZodType => message<data.GetCorpusRequest>({ corpusId: name }),
@@ -400,6 +421,8 @@ export function runSpec(ctx: Ctx): z.ZodType {
     localityPagesPath: optionalPath,
     localityClaimsPath: optionalPath,
     localitySamples: int(0, MAX_LOCALITY_SAMPLES, ' (0 = pages)'),
+    allPages: bool,
+    claimRows: claimRows.optional(),
   }).superRefine((s, issue) => {
     const full = s.jobKind === trainer.JobKind.JOB_KIND_FULL;
     if (!full && !s.memory) issue.addIssue({ code: 'custom', path: ['memory'], message: 'is required for a memory run' });
@@ -451,6 +474,13 @@ export function sweepSpec(ctx: Ctx): z.ZodType {
             .min(1, { error: 'is required' })
             .max(MAX_LABEL_LENGTH, { error: `must be at most ${MAX_LABEL_LENGTH} characters` }),
           memory: memoryConfig({ ...ctx, layers: undefined }).optional(),
+          full: bool,
+          replay: claimRows.optional(),
+          training: trainingConfig(ctx).optional(),
+        }).superRefine((v, issue) => {
+          if (v.full && v.memory)
+            issue.addIssue({ code: 'custom', path: ['memory'], message: 'must be unset for a full variant (it fine-tunes the model itself)' });
+          if (!v.full && v.replay) issue.addIssue({ code: 'custom', path: ['replay'], message: 'is only for a full variant (full = true)' });
         }),
         { error: `must hold 1..${MAX_SWEEP_VARIANTS} variants` },
       )

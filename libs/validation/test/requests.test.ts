@@ -98,6 +98,8 @@ const runSpec: trainer.RunSpec = {
   localityPagesPath: '',
   localityClaimsPath: '',
   localitySamples: 0,
+  allPages: false,
+  claimRows: undefined,
 };
 const noMemory: modelHost.MemorySelection = { memoryId: '', maskSource: common.MaskSource.MASK_SOURCE_UNSPECIFIED };
 
@@ -113,6 +115,8 @@ const base: { [P in MethodPath]: unknown } = {
     tokenizerPath: '../shared/models/stories260K/tok512.bin',
     maxLength: 512,
     strict: false,
+    allPages: false,
+    claimRows: undefined,
   } satisfies data.LoadCorpusRequest,
   'memorize.v1.DataService/ListCorpora': {},
   'memorize.v1.DataService/GetCorpus': { corpusId: '0123456789abcdef' },
@@ -139,14 +143,14 @@ const base: { [P in MethodPath]: unknown } = {
   'memorize.v1.ModelHost/GetModelInfo': { modelId: 'stories260K' },
   'memorize.v1.ModelHost/UnloadModel': { modelId: 'stories260K' },
   'memorize.v1.ModelHost/Tokenize': { modelId: 'stories260K', texts: ['Once upon a time', ''], addBos: true },
-  'memorize.v1.ModelHost/Detokenize': { modelId: 'stories260K', rows: [{ ids: [1, 403, 407], documentIndex: -1 }] },
+  'memorize.v1.ModelHost/Detokenize': { modelId: 'stories260K', rows: [{ ids: [1, 403, 407], documentIndex: -1, weights: [] }] },
   'memorize.v1.ModelHost/CreateMemory': {
     modelId: 'stories260K',
     memoryId: 'simset-2.L3',
     config: memoryConfig(),
     documents: [
-      { documentIndex: 1, ids: [1, 5, 6, 7] },
-      { documentIndex: 0, ids: [1, 8, 9] },
+      { documentIndex: 1, ids: [1, 5, 6, 7], weights: [] },
+      { documentIndex: 0, ids: [1, 8, 9], weights: [] },
     ],
   },
   'memorize.v1.ModelHost/ListMemories': { modelId: '' },
@@ -176,10 +180,18 @@ const base: { [P in MethodPath]: unknown } = {
     documentIndex: undefined,
     stop: ['\n'],
   },
-  'memorize.v1.ModelHost/DocumentLoss': { modelId: 'stories260K', memory: noMemory, rows: [{ ids: [1, 2, 3] }, { ids: [1, 4] }], batchSize: 8 },
+  'memorize.v1.ModelHost/DocumentLoss': {
+    modelId: 'stories260K',
+    memory: noMemory,
+    rows: [
+      { ids: [1, 2, 3], weights: [] },
+      { ids: [1, 4], weights: [] },
+    ],
+    batchSize: 8,
+  },
   'memorize.v1.ModelHost/TrainStep': {
     memoryId: 'simset-2.L3',
-    rows: [{ ids: [1, 2, 3, 4], documentIndex: 0 }],
+    rows: [{ ids: [1, 2, 3, 4], documentIndex: 0, weights: [] }],
     learningRate: f(1e-3),
     weightDecay: f(0.05),
     gradClip: 10,
@@ -207,9 +219,16 @@ const base: { [P in MethodPath]: unknown } = {
     spec: {
       evaluation: evaluationSpec,
       variants: [
-        { name: 'pretrained', memory: undefined },
-        { name: 'simset-2 dim', memory: memoryConfig({ layer: 0 }) },
-        { name: 'memory', memory: memoryConfig({ kind: common.MemoryKind.MEMORY_KIND_MEMORY }) },
+        { name: 'pretrained', memory: undefined, full: false, replay: undefined, training: undefined },
+        { name: 'simset-2 dim', memory: memoryConfig({ layer: 0 }), full: false, replay: undefined, training: undefined },
+        { name: 'memory', memory: memoryConfig({ kind: common.MemoryKind.MEMORY_KIND_MEMORY }), full: false, replay: undefined, training: undefined },
+        {
+          name: 'full',
+          memory: undefined,
+          full: true,
+          replay: { claimsPath: 'a.jsonl', perEpoch: 10, answerWeight: 10, shots: 1 },
+          training: undefined,
+        },
       ],
       layers: [2, 3, 4],
       training: referenceTraining,
@@ -273,7 +292,7 @@ const good: [MethodPath, Edit, ValidationContext?][] = [
   ['memorize.v1.Trainer/StartRun', (r) => ((r.spec.jobKind = trainer.JobKind.JOB_KIND_FULL), (r.spec.memory = undefined))],
   ['memorize.v1.Evaluator/StartEvaluation', (r) => ((r.spec.shots = 0), (r.spec.scoring = evaluator.ScoringMode.SCORING_MODE_LOGLIK))],
   ['memorize.v1.Evaluator/StartSweep', () => {}, model],
-  ['memorize.v1.Evaluator/StartSweep', (r) => ((r.spec.variants = [{ name: 'pretrained' }]), (r.spec.layers = []))],
+  ['memorize.v1.Evaluator/StartSweep', (r) => ((r.spec.variants = [{ name: 'pretrained', full: false }]), (r.spec.layers = []))],
 ];
 
 /** Bad requests: [method, edit of the base, expected field, message fragment, context]. */

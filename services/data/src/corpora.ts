@@ -1,6 +1,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildCorpus, contentHash, type Corpus, type CorpusOptions } from '@memorize/fever';
+import {
+  buildCorpus,
+  claimRowsForEpoch,
+  contentHash,
+  readClaims,
+  type ClaimRowOptions,
+  type Corpus,
+  type CorpusOptions,
+  type RowClaim,
+} from '@memorize/fever';
 import { checkFolderLinksInRoot, fileOrFolder, inClientTerms, resolveInRoot, type ClientFile } from '@memorize/files';
 import { loadTokenizer, type Tokenizer } from '@memorize/lm';
 import { InvalidArgumentError, NotFoundError } from '@memorize/errors';
@@ -18,6 +27,15 @@ export interface HeldCorpus {
   buildSeconds: number;
   /** Estimated bytes the corpus holds in memory (what counts against --corpus-cache-bytes). */
   bytes: number;
+  /** Claims that become weighted training rows each epoch (LoadCorpusRequest.claim_rows). */
+  claimRows?: { claims: RowClaim[]; options: ClaimRowOptions; perEpoch: number };
+}
+
+/** The claim rows of a request with defaults filled in (answer weight 1, 1 shot). */
+function claimRowOptions(request: data.LoadCorpusRequest): ClaimRowOptions | undefined {
+  const c = request.claimRows;
+  if (!c) return undefined;
+  return { perEpoch: c.perEpoch, answerWeight: c.answerWeight || 1, shots: c.shots ?? 1 };
 }
 
 /**
@@ -78,6 +96,7 @@ export class CorpusStore {
     if (request.assignmentPath) files.push(requireFile(root, request.assignmentPath, 'assignment_path'));
     const tokenizerFile = request.tokenizerPath ? requireFile(root, request.tokenizerPath, 'tokenizer_path', true) : undefined;
     if (tokenizerFile) files.push(tokenizerFile);
+    if (request.claimRows?.claimsPath) files.push(requireFile(root, request.claimRows.claimsPath, 'claim_rows.claims_path'));
     return inClientTerms(root, files, () => this.loadResolved(request, files, tokenizerFile));
   }
 
@@ -87,8 +106,11 @@ export class CorpusStore {
     tokenizerFile: ClientFile | undefined,
   ): Promise<{ held: HeldCorpus; cached: boolean }> {
     const [claims, pages, assignments] = [files[0].path, files[1].path, request.assignmentPath ? files[2].path : undefined];
+    const rowOptions = claimRowOptions(request);
+    const rowClaimsPath = request.claimRows?.claimsPath ? files[files.length - 1].path : claims;
     const options: CorpusOptions = {
       topN: request.topN || undefined,
+      allPages: request.allPages || undefined,
       // uint64 on the wire (a bigint once decoded as such); seeds are taken modulo 2^32.
       seed: Number(BigInt.asUintN(32, BigInt(request.seed))),
       poolPerPage: request.poolPerPage || undefined,
@@ -96,7 +118,9 @@ export class CorpusStore {
       maxLength: request.maxLength || 512,
     };
     const tokenizer = tokenizerFile ? tokenizerFiles(this.dataRoot, request.tokenizerPath) : {};
-    const id = (await contentHash({ claims, pages, assignments, ...tokenizer }, options)).slice(0, 16);
+    const rowsKey = rowOptions ? { claimRows: rowOptions } : {};
+    const rowFiles = rowOptions ? { claimRowClaims: rowClaimsPath } : {};
+    const id = (await contentHash({ claims, pages, assignments, ...tokenizer, ...rowFiles }, { ...options, ...rowsKey })).slice(0, 16);
     const held = this.corpora.get(id);
     if (held) return { held, cached: true };
     let pending = this.building.get(id);
@@ -110,8 +134,9 @@ export class CorpusStore {
           corpus.pages.map((p) => p.pool.length + p.eval.length),
           corpus.options.poolPerPage ?? 5,
         );
-        const bytes = estimateBytes(corpus) + (loaded ? estimateBytes(loaded) : 0);
-        const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000, bytes };
+        const claimRows = rowOptions ? await this.claimRows(rowClaimsPath, rowOptions, loaded, options) : undefined;
+        const bytes = estimateBytes(corpus) + (loaded ? estimateBytes(loaded) : 0) + (claimRows ? estimateBytes(claimRows.claims) : 0);
+        const built: HeldCorpus = { id, request, corpus, tokenizer: loaded, buildSeconds: (performance.now() - t0) / 1000, bytes, claimRows };
         // RESOURCE_EXHAUSTED when the corpus alone is larger than the budget; else the least recently used go.
         this.corpora.reserve(bytes);
         this.corpora.set(id, built, bytes);
@@ -120,6 +145,28 @@ export class CorpusStore {
       this.building.set(id, pending);
     }
     return { held: await pending, cached: false };
+  }
+
+  /** The claims of claim_rows, checked by drawing the first epoch's rows (they must fit max_length). */
+  private async claimRows(
+    path: string,
+    options: ClaimRowOptions,
+    tokenizer: Tokenizer | undefined,
+    corpusOptions: CorpusOptions,
+  ): Promise<NonNullable<HeldCorpus['claimRows']>> {
+    if (!tokenizer) throw new InvalidArgumentError('claim_rows needs a tokenizer_path (its rows are token ids)', 'tokenizer_path');
+    const claims: RowClaim[] = [];
+    for await (const c of readClaims(path, { mode: corpusOptions.mode })) claims.push({ claim: c.claim, label: c.label });
+    const rows = claimRowsForEpoch(claims, tokenizer, options, 0, 0);
+    const longest = rows.reduce((a, r) => Math.max(a, r.ids.length), 0);
+    const maxLength = corpusOptions.maxLength ?? 512;
+    if (longest > maxLength) {
+      throw new InvalidArgumentError(
+        `claim_rows: a ${options.shots}-shot claim row holds ${longest} tokens, more than max_length ${maxLength}`,
+        'claim_rows.shots',
+      );
+    }
+    return { claims, options, perEpoch: rows.length };
   }
 
   get(id: string): HeldCorpus {

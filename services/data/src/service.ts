@@ -1,5 +1,5 @@
 import { data, protoFiles, seed32, serviceNames, common } from '@memorize/contracts';
-import { claimPrompt, derivedRandom, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
+import { claimPrompt, claimRowsForEpoch, derivedRandom, shuffled, type CorpusClaim, type CorpusPage, type Label } from '@memorize/fever';
 import { shingleSetHashes } from '@memorize/memory';
 import type { HostedService, Implementation, Logger } from '@memorize/service-kit';
 import { FailedPreconditionError, InvalidArgumentError, MemorizeError, NotFoundError } from '@memorize/errors';
@@ -31,6 +31,7 @@ function corpusMessage(held: HeldCorpus): data.Corpus {
       chunks: s.chunks ?? 0,
       skippedLines: s.malformed.count,
       claimsWithoutPage: s.missingPage.count,
+      claimRows: held.claimRows?.perEpoch ?? 0,
     },
   };
 }
@@ -160,7 +161,9 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       if (request.tokenize && !held.tokenizer)
         throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so prompts cannot be tokenized', 'tokenize');
       // Validate shots against every page before streaming, so a bad request fails before its first item.
-      const tooFew = held.corpus.pages.find((p) => p.pool.length + p.fill.length - (split === data.ClaimSplit.CLAIM_SPLIT_EVAL ? 0 : 1) < shots);
+      const tooFew = held.corpus.pages.find(
+        (p) => p.pool.length + p.eval.length > 0 && p.pool.length + p.fill.length - (split === data.ClaimSplit.CLAIM_SPLIT_EVAL ? 0 : 1) < shots,
+      );
       if (tooFew)
         throw new InvalidArgumentError(
           `shots = ${shots} but page "${tooFew.id}" offers only ${tooFew.pool.length + tooFew.fill.length} pool claims`,
@@ -190,17 +193,31 @@ export function dataServiceHandlers(store: CorpusStore, logger: Logger): Impleme
       if (!chunks) throw new FailedPreconditionError('the corpus was loaded without a tokenizer_path, so it has no training rows', 'corpus_id');
       const batchSize = request.batchSize || 4;
       const epochs = request.epochs || 1;
-      const perEpoch = Math.ceil(chunks.length / batchSize);
+      const rowSeed = seed32(request.seed);
+      const claimRows = held.claimRows;
+      const perEpoch = Math.ceil((chunks.length + (claimRows?.perEpoch ?? 0)) / batchSize);
       const totalSteps = perEpoch * epochs;
       if (request.startStep < 0 || request.startStep > totalSteps)
         throw new InvalidArgumentError(`start_step must be in 0..${totalSteps}`, 'start_step');
       for (let epoch = Math.floor(request.startStep / perEpoch); epoch < epochs; epoch++) {
-        const order = shuffled(chunks, derivedRandom(seed32(request.seed), 'batches', epoch));
+        if ((epoch + 1) * perEpoch <= request.startStep) continue;
+        const pageRows: common.TokenRow[] = chunks.map((c) => ({ ids: c.tokens, documentIndex: c.docIndex, weights: [] }));
+        // Claim rows are drawn anew each epoch (which claims, which examples) and shuffled in with the pages.
+        const epochRows = claimRows
+          ? [
+              ...pageRows,
+              ...claimRowsForEpoch(claimRows.claims, held.tokenizer!, claimRows.options, rowSeed, epoch).map((r) => ({
+                ids: r.ids,
+                weights: r.weights,
+              })),
+            ]
+          : pageRows;
+        const order = shuffled(epochRows, derivedRandom(rowSeed, 'batches', epoch));
         for (let b = 0; b < perEpoch; b++) {
           const step = epoch * perEpoch + b;
           if (step < request.startStep) continue;
           if (ctx.signal.aborted) return;
-          const rows = order.slice(b * batchSize, (b + 1) * batchSize).map((c) => ({ ids: c.tokens, documentIndex: c.docIndex }));
+          const rows = order.slice(b * batchSize, (b + 1) * batchSize);
           await send({ epoch, step, totalSteps, rows });
         }
       }

@@ -59,7 +59,7 @@ export class FullTraining {
     }
     checkTrainableArchitecture(held.model.config, 'model_id');
     // Rows are checked by the validator against the model's context; a full step has no documents.
-    const rows = request.rows.map((row) => ({ ids: row.ids }));
+    const rows = request.rows.map((row) => ({ ids: row.ids, weights: row.weights }));
     if (request.dryRun) {
       const loss = tf.tidy(() => lmLoss(held.model, rows).loss.dataSync()[0]);
       return { loss, lmLoss: loss, gradNorm: 0, step: BigInt(held.trainer?.steps ?? 0), tokens: rows.reduce((a, r) => a + r.ids.length - 1, 0) };

@@ -337,6 +337,7 @@ export class MemoryStore {
     const rows = request.rows.map((row) => ({
       ids: row.ids,
       documentIndex: row.documentIndex !== undefined && row.documentIndex >= 0 ? row.documentIndex : undefined,
+      weights: row.weights,
     }));
     if (request.anchorKlWeight > 0 && !held.anchors) {
       const count = request.anchorSamples || TRAINING_DEFAULTS.anchorSamples;

@@ -293,9 +293,9 @@ export class ModelRegistry {
     texts: string[],
     bos: boolean,
     slices: SliceOptions = {},
-  ): Promise<Array<{ ids: number[]; documentIndex: number }>> {
-    const rows: Array<{ ids: number[]; documentIndex: number }> = [];
-    for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, slices), documentIndex: -1 });
+  ): Promise<Array<{ ids: number[]; documentIndex: number; weights: number[] }>> {
+    const rows: Array<{ ids: number[]; documentIndex: number; weights: number[] }> = [];
+    for (const text of texts) rows.push({ ids: await encodeBounded(held.tokenizer, text, { bos }, slices), documentIndex: -1, weights: [] });
     return rows;
   }
 
