@@ -222,6 +222,77 @@ test('sweep configs: unknown keys, bad variants and layers are refused naming th
   assert.deepEqual(parseSweepConfig(`${corpus}variants: [pretrained]\n`, 's.yaml', base).spec.layers, []);
 });
 
+test('a full variant: "full" or {name, full: true, replay, training}; its training keys go over the train section', () => {
+  const text = `${corpus}layers: [1]
+train: {max_steps: 12, batch_size: 4, lr: 1.0e-2, seed: 2, eval_every: 6}
+variants:
+  - pretrained
+  - full
+  - name: full ft
+    full: true
+    replay: {claims_path: data/train.jsonl, per_epoch: 40, answer_weight: 4, shots: 2}
+    training: {lr: 1.0e-4, epochs: 1, max_steps: 0}
+  - {name: memory, training: {lr: 1.0e-3}}
+`;
+  const { spec } = parseSweepConfig(text, 'sweep.yaml', base);
+  assert.deepEqual(
+    spec.variants.map((v) => [v.name, v.full, v.memory?.kind]),
+    [
+      ['pretrained', false, undefined],
+      ['full', true, undefined],
+      ['full ft', true, undefined],
+      ['memory', false, common.MemoryKind.MEMORY_KIND_MEMORY],
+    ],
+  );
+  // "full" alone trains with the sweep's training; the other full variant's keys go over the train section.
+  assert.equal(spec.variants[1].training, undefined);
+  assert.equal(spec.variants[1].replay, undefined);
+  assert.deepEqual(
+    spec.variants[2].replay,
+    common.ClaimRows.fromPartial({ claimsPath: '/configs/here/data/train.jsonl', perEpoch: 40, answerWeight: 4, shots: 2 }),
+  );
+  assert.deepEqual(
+    spec.variants[2].training,
+    common.TrainingConfig.fromPartial({ maxSteps: 0, batchSize: 4, learningRate: 1e-4, seed: 2n, epochs: 1 }),
+  );
+  assert.deepEqual(spec.variants[3].training, common.TrainingConfig.fromPartial({ maxSteps: 12, batchSize: 4, learningRate: 1e-3, seed: 2n }));
+  assert.deepEqual(spec.training, common.TrainingConfig.fromPartial({ maxSteps: 12, batchSize: 4, learningRate: 1e-2, seed: 2n }));
+  validators.evaluator.startSweep({ sweepId: '', spec });
+  // Only pretrained and full: no layers needed.
+  assert.deepEqual(parseSweepConfig(`${corpus}variants: [pretrained, full]\n`, 's.yaml', base).spec.layers, []);
+
+  const variants = (v: string) => sweepRefusal(`${corpus}layers: [1]\nvariants: ${v}\n`);
+  assert.equal(variants('[{name: f, full: true, replay: {claims: x.jsonl}}]'), 'sweep.yaml: unknown key "variants[0].replay.claims"');
+  assert.equal(variants('[{name: f, full: true, training: {eval_every: 3}}]'), 'sweep.yaml: unknown key "variants[0].training.eval_every"');
+  assert.equal(variants('[{name: f, full: true, trainig: {}}]'), 'sweep.yaml: unknown key "variants[0].trainig"');
+  assert.equal(variants('[{name: f, full: yes}]'), 'sweep.yaml: variants[0].full must be true or false, got "yes"');
+  assert.equal(
+    variants('[{name: f, full: true, memory: {kind: memory}}]'),
+    'sweep.yaml: variants[0].memory: a full variant fine-tunes the model itself and has no memory; remove it',
+  );
+  assert.equal(
+    variants('[{name: full, memory: {kind: memory}}]'),
+    'sweep.yaml: variants[0].memory: a full variant fine-tunes the model itself and has no memory; remove it',
+  );
+  assert.equal(variants('[{name: full, full: false}]'), 'sweep.yaml: variants[0].full: the variant named "full" is the full fine-tuning control');
+  assert.equal(variants('[{name: m, memory: {kind: memory}, replay: {}}]'), 'sweep.yaml: variants[0].replay is only for a full variant (full: true)');
+  assert.equal(
+    variants('[{name: pretrained, training: {lr: 1}}]'),
+    'sweep.yaml: variants[0].training: the variant "pretrained" is the model without a memory and trains nothing',
+  );
+  assert.equal(
+    variants('[{name: f, full: true, replay: {per_epoch: -1}}]'),
+    'sweep.yaml: variants[0].replay.per_epoch must be an integer >= 0, got -1',
+  );
+  assert.equal(variants('[{name: f, full: true, replay: {shots: 9}}]'), 'sweep.yaml: variants[0].replay.shots must be an integer <= 8, got 9');
+  assert.equal(variants('[{name: f, full: true, training: {lr: 0}}]'), 'sweep.yaml: variants[0].training.lr must be a number in (0, 10], got 0');
+  assert.equal(variants('[{name: f, full: true, replay: 3}]'), 'sweep.yaml: variants[0].replay must be a mapping, got 3');
+  assert.equal(variants('[full, full]'), 'sweep.yaml: variants[1] repeats the variant name "full"');
+  assert.equal(jobConfigKeyOf(sweepSchema, 'spec.variants[2].training.learning_rate'), 'variants[2].training.lr');
+  assert.equal(jobConfigKeyOf(sweepSchema, 'spec.variants[2].replay.perEpoch'), 'variants[2].replay.per_epoch');
+  assert.equal(jobConfigKeyOf(sweepSchema, 'spec.variants[1].full'), 'variants[1].full');
+});
+
 test('the example configs parse, point at the shared assets, and document every key (in the file and in --help)', () => {
   const evalExample = join(repoRoot, 'configs', 'eval.example.yaml');
   const e = loadEvalConfig(evalExample).spec;

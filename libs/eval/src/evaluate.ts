@@ -89,6 +89,8 @@ export async function runEvaluation(
         tokenizerPath: spec.tokenizerPath || spec.modelPath,
         maxLength: model.maxLength,
         strict: false,
+        allPages: false,
+        claimRows: undefined,
       })
     ).corpus!;
     const items: data.EvaluationItem[] = [];

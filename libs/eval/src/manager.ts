@@ -1,10 +1,11 @@
 /**
  * EvaluationManager: evaluations and sweeps, stored in the EvalStore. An evaluation runs on the least loaded
- * model-host; a sweep trains each memory cell through the Trainer (a run id derived from the sweep and cell, so a
- * resumed sweep finds its runs again), evaluates every cell, and compares each with the pretrained cell. Cells run
- * concurrently (default one per model-host). A sweep resumes where it stopped: finished cells are not redone, a
- * cell whose run was interrupted resumes that run (the Trainer resumes unfinished runs itself), an interrupted
- * evaluation starts again.
+ * model-host; a sweep trains each memory cell, and the `full` control's cell, through the Trainer (a run id derived
+ * from the sweep and cell, so a resumed sweep finds its runs again), evaluates every cell (a memory cell with its
+ * memory file attached, the full cell on the fine-tuned model the run wrote), and compares each with the pretrained
+ * cell. Cells run concurrently (default one per model-host). A sweep resumes where it stopped: finished cells are
+ * not redone, a cell whose run was interrupted resumes that run (the Trainer resumes unfinished runs itself), an
+ * interrupted evaluation starts again.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -15,7 +16,7 @@ import { runEvaluation } from './evaluate.js';
 import type { EvalDataPort, EvalHostPort, TrainerPort } from './ports.js';
 import { EvalStore, TERMINAL } from './store.js';
 import { markdownTable, resultsTable, sweepSignificance } from '@memorize/report';
-import { ALPHA, cellKey, cellRunSpec, compareWithPretrained, planCells, PRETRAINED_LAYER } from './sweep.js';
+import { ALPHA, cellKey, cellRunSpec, compareWithPretrained, isTrainedVariant, planCells, PRETRAINED_LAYER } from './sweep.js';
 
 const { JobState } = common;
 type JobState = common.JobState;
@@ -206,7 +207,7 @@ export class EvaluationManager {
   /** The sweep with its comparisons (computed from the cells' reports). */
   sweep(id: string, predictions = true): evaluator.Sweep {
     const sweep = this.store.sweep(id, true);
-    compareWithPretrained(sweep.cells);
+    compareWithPretrained(sweep.cells, sweep.spec);
     if (!predictions) for (const c of sweep.cells) if (c.report) c.report.predictions = [];
     return sweep;
   }
@@ -246,7 +247,7 @@ export class EvaluationManager {
     const spec = this.store.sweepSpec(id);
     this.store.setSweep(id, { state: JobState.JOB_STATE_RUNNING });
     this.emit(key);
-    const cells = planCells(spec);
+    const cells = planByStoredCell(planCells(spec), this.store.sweep(id, false).cells);
     const ordinals = only === undefined ? cells.map((_, i) => i) : [only];
     const concurrency = only === undefined ? spec.concurrency || this.options.hosts.length : 1;
     let next = 0;
@@ -287,7 +288,10 @@ export class EvaluationManager {
     this.emit(key);
   }
 
-  /** One cell: its training run (memory variants), then its evaluation. */
+  /**
+   * One cell: its training run (a memory variant's memory at the layer, or the `full` control's fine-tuned
+   * model), then its evaluation (with the memory attached, or of the fine-tuned model, or of the pretrained one).
+   */
   private async executeCell(
     sweepId: string,
     ordinal: number,
@@ -306,11 +310,14 @@ export class EvaluationManager {
     this.store.setCell(sweepId, ordinal, { state: JobState.JOB_STATE_RUNNING, evaluationId });
     this.emit(`sweep:${sweepId}`);
     let extra: { memorizationError?: number; locality?: number } = {};
-    if (variant.memory) {
+    if (isTrainedVariant(variant)) {
       const runId = `${sweepId}.${key}`;
       this.store.setCell(sweepId, ordinal, { runId });
       const run = await this.trainCell(runId, spec, variant, layer, signal);
-      evaluation.memoryPath = run.outputPath;
+      if (!run.outputPath) throw new Error(`training run ${runId} succeeded without an output path`);
+      // The full control's run wrote an HF folder in model-host's model root: that model is the cell's.
+      if (variant.full) evaluation.modelPath = run.outputPath;
+      else evaluation.memoryPath = run.outputPath;
       extra = { memorizationError: run.lastMemorizationError, locality: run.lastLocality };
       this.store.setCell(sweepId, ordinal, { measures: run.measures });
     }
@@ -397,4 +404,16 @@ export class EvaluationManager {
     for (const a of all) a.controller.abort(new Shutdown('the evaluator is shutting down'));
     await Promise.all(all.map((a) => a.done));
   }
+}
+
+/**
+ * The plan's cells in the order of the sweep's stored cells (each matched by variant name and layer; names are
+ * unique in a spec): a sweep stored while the table order was the spec's order alone (a memory variant listed
+ * before the pretrained one came first) resumes with each stored cell, and each `cell` index, meaning what it did.
+ */
+function planByStoredCell<C extends { variant: evaluator.SweepVariant; layer: number }>(
+  plan: readonly C[],
+  stored: ReadonlyArray<Pick<evaluator.SweepCell, 'variant' | 'layer'>>,
+): C[] {
+  return stored.map((s, i) => plan.find((c) => c.variant.name === s.variant && c.layer === s.layer) ?? plan[i]);
 }

@@ -81,7 +81,8 @@ export function accuracyPlot(sweep: evaluator.Sweep): Plot {
     .map((f) => ({
       cell: f.label,
       variant: f.cell.variant,
-      layer: `L${f.cell.layer}`,
+      // The full control's cell has no layer: its point stands at "none", beside the layers.
+      layer: f.cell.layer < 0 ? 'none' : `L${f.cell.layer}`,
       accuracy: f.row.accuracy,
       ci_low: f.row.ci_low,
       ci_high: f.row.ci_high,

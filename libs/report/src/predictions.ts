@@ -41,7 +41,7 @@ const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]+/g, '-').re
 /**
  * File names for the cells' predictions, in the order given: `<variant>-L<layer>.jsonl` (the variant's name
  * with every run of characters other than letters, digits, '.', '_' and '-' made one '-'), `<variant>.jsonl`
- * for a cell without a layer (the pretrained one); a name taken twice gets `-2`, `-3`, ... .
+ * for a cell without a layer (the pretrained one, the full one); a name taken twice gets `-2`, `-3`, ... .
  */
 export function predictionFileNames(cells: readonly Pick<evaluator.SweepCell, 'variant' | 'layer'>[]): string[] {
   const taken = new Set<string>();

@@ -1,5 +1,6 @@
-// A sweep built from hand-made predictions: 60 claims, 2 layers × {pretrained, memory, simset-2 token}, every
-// cell's metrics, CIs and McNemar p-values computed with libs/fever so the fixture is consistent with itself.
+// A sweep built from hand-made predictions: 60 claims, 2 layers × {pretrained, memory, simset-2 token} (and,
+// with `full`, the full fine-tuning control: one cell without a layer after pretrained), every cell's metrics, CIs
+// and McNemar p-values computed with libs/fever so the fixture is consistent with itself.
 import { common, evaluator, trainer } from '@memorize/contracts';
 import { bootstrapCI, computeMetrics, LABELS, mcnemar, mulberry32, type Label, type Prediction } from '@memorize/fever';
 import { holmAdjust } from '@memorize/report';
@@ -49,7 +50,7 @@ function predict(gold: readonly Label[], rate: number, seed: number, invalid = 0
 }
 
 function curve(layer: number, variant: string): FixtureCell['measures'] {
-  const final = variant === 'memory' ? 0.6 + 0.2 * layer : 1.4 + 0.3 * layer;
+  const final = variant === 'memory' ? 0.6 + 0.2 * layer : variant === 'full' ? 0.3 : 1.4 + 0.3 * layer;
   return [0, 10, 20, 30].map((step, i) => ({
     step,
     memorizationError: i === 0 ? 4.2 : 4.2 - ((4.2 - final) * i) / 3,
@@ -57,13 +58,14 @@ function curve(layer: number, variant: string): FixtureCell['measures'] {
   }));
 }
 
-export function makeFixture(options: { scoring?: evaluator.ScoringMode; failLast?: boolean } = {}): Fixture {
+export function makeFixture(options: { scoring?: evaluator.ScoringMode; failLast?: boolean; full?: boolean } = {}): Fixture {
   const scoring = options.scoring ?? evaluator.ScoringMode.SCORING_MODE_LOGLIK;
   const random = mulberry32(7);
   const gold = Array.from({ length: CLAIMS }, () => LABELS[Math.floor(random() * 3)]!);
   const invalid = scoring === evaluator.ScoringMode.SCORING_MODE_GENERATE ? 0.1 : 0;
   const cells: FixtureCell[] = [
     { variant: 'pretrained', layer: -1, predicted: predict(gold, 0.35, 11, invalid), measures: [] },
+    ...(options.full ? [{ variant: 'full', layer: -1, predicted: predict(gold, 0.75, 16, invalid), measures: curve(0, 'full') }] : []),
     { variant: 'memory', layer: 1, predicted: predict(gold, 0.85, 12, invalid), measures: curve(1, 'memory') },
     { variant: 'memory', layer: 2, predicted: predict(gold, 0.4, 13, invalid), measures: curve(2, 'memory') },
     { variant: 'simset-2 token', layer: 1, predicted: predict(gold, 0.55, 14, invalid), measures: curve(1, 'simset') },
@@ -122,7 +124,7 @@ export function makeFixture(options: { scoring?: evaluator.ScoringMode; failLast
     return evaluator.SweepCell.fromPartial({
       variant: c.variant,
       layer: c.layer,
-      runId: c.layer < 0 ? '' : `run-${i}`,
+      runId: c.variant === 'pretrained' ? '' : `run-${i}`,
       evaluationId: failed ? '' : `eval-${i}`,
       state: failed ? common.JobState.JOB_STATE_FAILED : common.JobState.JOB_STATE_SUCCEEDED,
       report: failed ? undefined : report,
@@ -138,10 +140,15 @@ export function makeFixture(options: { scoring?: evaluator.ScoringMode; failLast
     state: common.JobState.JOB_STATE_SUCCEEDED,
     spec: {
       evaluation: { modelPath: '../shared/models/stories260K/stories260K.bin', scoring, shots: 1, limit: CLAIMS },
-      variants: [{ name: 'pretrained' }, { name: 'memory', memory: {} }, { name: 'simset-2 token', memory: {} }],
+      variants: [
+        { name: 'pretrained' },
+        ...(options.full ? [{ name: 'full', full: true }] : []),
+        { name: 'memory', memory: {} },
+        { name: 'simset-2 token', memory: {} },
+      ],
       layers: [...LAYERS],
     },
-    progress: { done: 5n, total: 5n, unit: 'cells' },
+    progress: { done: BigInt(cells.length), total: BigInt(cells.length), unit: 'cells' },
     cells: sweepCells,
   });
   return { sweep, gold, cells, expected };

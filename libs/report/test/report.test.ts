@@ -283,3 +283,63 @@ test('layers order numerically (L2 before L10) in the table and on the plots', (
   const layers = JSON.parse(JSON.stringify(accuracy!.spec)).layer as { encoding: { x?: { sort: string[] } } }[];
   assert.deepEqual(layers.find((l) => l.encoding.x)!.encoding.x!.sort, ['L2', 'L10', 'none']);
 });
+
+test('the full control: a cell without a layer that is compared with pretrained, in the tables and on the plots', async () => {
+  const full = makeFixture({ full: true });
+  // The cells listed full first: the pretrained cell (no memory, not full) still heads the table and is the baseline.
+  const sweep = evaluator.Sweep.fromPartial({ ...full.sweep, cells: [full.sweep.cells[1]!, full.sweep.cells[0]!, ...full.sweep.cells.slice(2)] });
+  const out = join(scratch, 'full');
+  const { json } = await writeSweepReport(sweep, out);
+  assert.deepEqual(
+    json.cells.map((c) => [c.variant, c.layer]),
+    [
+      ['pretrained', -1],
+      ['full', -1],
+      ['memory', 1],
+      ['memory', 2],
+      ['simset-2 token', 1],
+      ['simset-2 token', 2],
+    ],
+  );
+  const e = full.expected[1]!;
+  assert.equal(e.variant, 'full');
+  assert.deepEqual(json.cells[1], {
+    variant: 'full',
+    layer: -1,
+    mode: 'loglik',
+    accuracy: e.metrics.accuracy,
+    f1_micro: e.metrics.f1Micro,
+    f1_macro: e.metrics.f1Macro,
+    ci_low: e.ciLow,
+    ci_high: e.ciHigh,
+    n: CLAIMS,
+    invalid_rate: 0,
+    // Its own run's last measure, not the base model's.
+    memorization_error: full.cells[1]!.measures[3]!.memorizationError,
+    locality: full.cells[1]!.measures[3]!.locality,
+    p_value_vs_pretrained: e.pValue,
+    p_holm: e.pHolm,
+  });
+  assert.ok(e.pValue < 1 && e.pHolm < 0.05, `full p ${e.pValue}, Holm ${e.pHolm}`);
+  const md = readFileSync(join(out, 'report.md'), 'utf8');
+  const lines = md.split('\n');
+  assert.ok(lines.includes('| model | metric | pretrained | full | memory L1 | memory L2 | simset-2 token L1 | simset-2 token L2 |'), md);
+  const row = lines.find((l) => l.startsWith('| full | 60 |'));
+  assert.ok(row, md);
+  assert.equal(row.split('|').map((s) => s.trim())[7], 'yes');
+  assert.ok(lines.includes('| full | succeeded | 60 | 0.000 | 12.5 | run-1 | eval-1 |'), md);
+  assert.match(sweepSignificance(sweep), /Holm's correction across the 5 comparisons/);
+  assert.match(sweepSignificance(sweep), /full \(accuracy \d\.\d{3} vs \d\.\d{3}, higher;/);
+  assert.ok(existsSync(join(out, 'predictions', 'full.jsonl')));
+  const [memorization, accuracy, scatter] = sweepPlots(sweep).map((p) => JSON.stringify(p.spec));
+  assert.doesNotMatch(accuracy!, /L-1/);
+  assert.match(accuracy!, /"cell":"full","variant":"full","layer":"none"/);
+  assert.match(memorization!, /"cell":"full","variant":"full","layer":"no layer"/);
+  assert.match(scatter!, /"cell":"full","variant":"full","layer":"none"/);
+  const { svgs, errors } = await openReport(join(out, 'report.html'));
+  assert.deepEqual(errors, []);
+  const [, accuracySvg] = svgs as [SvgFacts, SvgFacts, SvgFacts];
+  // Five variant cells (full among them): a point and a CI bar each, and the pretrained rule.
+  assert.equal(accuracySvg.marks['mark-symbol'], 5, JSON.stringify(accuracySvg.marks));
+  assert.equal(accuracySvg.marks['mark-rule'], 6, JSON.stringify(accuracySvg.marks));
+});
