@@ -95,6 +95,12 @@ export const configFields: readonly ConfigField[] = [
     doc: 'every page of corpus.pages is a training document, not only pages with claims (pretraining text) [false]',
   },
   {
+    key: 'train.measure_rows',
+    proto: 'measure_rows',
+    value: int(0, MAX_CLAIM_ROWS),
+    doc: 'measure the memorization error on the first N corpus rows only [0 = every row]',
+  },
+  {
     key: 'claim_rows.claims',
     proto: 'claim_rows.claims_path',
     value: path,

@@ -46,6 +46,7 @@ memory:
   zero_init_down: true
   up_bias_init: -1.5
 train:
+  measure_rows: 500
   epochs: 3
   batch_size: 8
   lr: 2.5e-3
@@ -122,6 +123,7 @@ output: out/m.safetensors
     localityClaimsPath: '/configs/here/world/claims.jsonl',
     localitySamples: 8,
     allPages: true,
+    measureRows: 500,
     claimRows: { claimsPath: '/configs/here/world/a-claims.jsonl', perEpoch: 300, answerWeight: 10, shots: 2 },
   };
   assert.deepEqual(spec, expected);

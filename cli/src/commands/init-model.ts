@@ -29,7 +29,24 @@ export interface InitModelOptions {
   json?: boolean;
 }
 
+export interface InitModelSummary {
+  out: string;
+  parameters: number;
+  vocab_size: number;
+  dim: number;
+  layers: number;
+  seed: number;
+}
+
 export async function runInitModel(o: InitModelOptions, out: Out): Promise<void> {
+  const s = await writeRandomModel(o);
+  out.write(
+    o.json ? `${JSON.stringify(s)}\n` : `wrote ${s.out}: ${s.parameters} parameters (vocabulary ${s.vocab_size}, d ${s.dim}, ${s.layers} layers)\n`,
+  );
+}
+
+/** Writes the random model of `o` into o.out (new or empty) and says what it wrote. */
+export async function writeRandomModel(o: Omit<InitModelOptions, 'json'>): Promise<InitModelSummary> {
   const folder = resolve(o.out);
   if (existsSync(folder) && readdirSync(folder).length > 0) {
     throw new FailedPreconditionError(`--out: ${o.out} exists and is not empty (a model is never written over another)`, '--out');
@@ -57,10 +74,5 @@ export async function runInitModel(o: InitModelOptions, out: Out): Promise<void>
   } finally {
     model.dispose();
   }
-  const summary = { out: folder, parameters, vocab_size: config.vocabSize, dim: config.dim, layers: config.nLayers, seed: o.seed };
-  out.write(
-    o.json
-      ? `${JSON.stringify(summary)}\n`
-      : `wrote ${folder}: ${parameters} parameters (vocabulary ${config.vocabSize}, d ${config.dim}, ${config.nLayers} layers)\n`,
-  );
+  return { out: folder, parameters, vocab_size: config.vocabSize, dim: config.dim, layers: config.nLayers, seed: o.seed };
 }

@@ -69,8 +69,10 @@ interface RunData {
   corpusId: string;
   plan: RunPlan;
   documents: modelHost.MemoryDocument[];
-  /** Every chunk of the corpus with its document (memorization error). */
+  /** Every chunk of the corpus with its document. */
   corpusRows: common.TokenRow[];
+  /** The rows the memorization error is measured on: corpusRows, or their first RunSpec.measure_rows. */
+  measureRows: common.TokenRow[];
   /** Chunks of held-out pages, without a document (locality); empty when the run has none. */
   localityRows: common.TokenRow[];
 }
@@ -464,7 +466,7 @@ export class RunManager {
     };
     const m: Measure = {
       step,
-      memorizationError: await nll(runData.corpusRows),
+      memorizationError: await nll(runData.measureRows),
       locality: runData.localityRows.length > 0 ? await nll(runData.localityRows) : undefined,
     };
     this.store.recordMeasure(runId, m, (performance.now() - began) / 1000);
@@ -536,6 +538,7 @@ export class RunManager {
       plan,
       documents: docs.map((d) => ({ documentIndex: d.index, ids: d.ids })),
       corpusRows,
+      measureRows: spec.measureRows > 0 ? corpusRows.slice(0, spec.measureRows) : corpusRows,
       localityRows,
     };
   }

@@ -423,6 +423,7 @@ export function runSpec(ctx: Ctx): z.ZodType {
     localitySamples: int(0, MAX_LOCALITY_SAMPLES, ' (0 = pages)'),
     allPages: bool,
     claimRows: claimRows.optional(),
+    measureRows: int(0, MAX_CLAIM_ROWS, ' (0 = every row)'),
   }).superRefine((s, issue) => {
     const full = s.jobKind === trainer.JobKind.JOB_KIND_FULL;
     if (!full && !s.memory) issue.addIssue({ code: 'custom', path: ['memory'], message: 'is required for a memory run' });

@@ -100,6 +100,7 @@ const runSpec: trainer.RunSpec = {
   localitySamples: 0,
   allPages: false,
   claimRows: undefined,
+  measureRows: 0,
 };
 const noMemory: modelHost.MemorySelection = { memoryId: '', maskSource: common.MaskSource.MASK_SOURCE_UNSPECIFIED };
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { data } from '@memorize/contracts';
 import { InvalidArgumentError, PermissionDeniedError } from '@memorize/errors';
 import { LABEL_TO_LETTER, generateTestbed, writeTestbed, type Label } from '@memorize/fever';
-import { createLogger } from '@memorize/service-kit';
+import { Metadata } from '@grpc/grpc-js';
+import { createLogger, type CallContext } from '@memorize/service-kit';
 import { CorpusStore } from '../src/corpora.js';
 import { dataServiceHandlers } from '../src/service.js';
 
@@ -22,8 +23,9 @@ const claims = readFileSync(paths.pretrain.claims, 'utf8')
   .map((l) => JSON.parse(l) as { claim: string; label: Label });
 const pageLines = readFileSync(paths.pretrain.pages, 'utf8').trim().split('\n').length;
 
-const handlers = dataServiceHandlers(new CorpusStore(root), createLogger('data-test', 'silent'));
-const ctx = { signal: new AbortController().signal, deadline: null };
+const logger = createLogger('data-test', 'silent');
+const handlers = dataServiceHandlers(new CorpusStore(root), logger);
+const ctx: CallContext = { signal: new AbortController().signal, deadline: null, peer: 'test', metadata: new Metadata(), logger };
 const request = (claimRows: Partial<data.LoadCorpusRequest['claimRows']> | undefined, extra: Partial<data.LoadCorpusRequest> = {}) =>
   data.LoadCorpusRequest.fromPartial({
     claimsPath: paths.pretrain.claims,
