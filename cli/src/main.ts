@@ -339,6 +339,31 @@ program
   );
 
 program
+  .command('demo-model')
+  .description("pretrain the demo's embedded base model from scratch as its recipe says (world, random init, one full-parameter run)")
+  .option('--recipe <file>', 'the recipe (world, model, train sections)', 'models/demo/recipe.json')
+  .option('--out <dir>', 'where the pretrained model goes (replaced whole at the end)', 'models/demo')
+  .option('--work <dir>', 'world, initial model, run store and logs', '.memorize/demo-model')
+  .option('--max-steps <n>', 'stop after N steps and print the log as JSON instead of writing --out (the reproduction check)')
+  .option('--port-base <n>', "first of the four ports of the command's own stack", '50150')
+  .option('--json', 'print the summary as JSON')
+  .action(async (o: { recipe: string; out: string; work: string; maxSteps?: string; portBase: string; json?: boolean }) => {
+    const { runDemoModel } = await import('./commands/demo-model.js');
+    await runDemoModel(
+      {
+        recipe: o.recipe,
+        out: o.out,
+        work: o.work,
+        maxSteps: o.maxSteps === undefined ? undefined : integerIn(o.maxSteps, '--max-steps', 1, 1_000_000),
+        portBase: integerIn(o.portBase, '--port-base', 1024, 65_000),
+        json: o.json,
+      },
+      out,
+      err,
+    );
+  });
+
+program
   .command('train')
   .description('start a memorization run on the trainer from a YAML config, follow it (progress on stderr) and print its summary')
   .requiredOption('--config <file>', 'run configuration (YAML; see below and configs/train.example.yaml)')
