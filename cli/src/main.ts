@@ -527,6 +527,31 @@ evaluatorOption(
   await runReport(id, o, out, err);
 });
 
+program
+  .command('demo')
+  .description('the research question in miniature: start the stack, run the demo sweep on the embedded model, print the table, stop the stack')
+  .option('--fever <dir>', 'real FEVER data instead of the synthetic world: a folder with paper_test.jsonl, wiki-pages.jsonl, page_assignment.jsonl')
+  .option('--model <path>', 'a model (HF folder or llama2.c .bin) instead of the embedded models/demo; required with --fever')
+  .option('--quick', 'the smallest run through every stage: pretrained and memory stable at one layer, a few steps, 30 claims')
+  .option('--config <file>', 'a sweep config instead of configs/demo/sweep.yaml (configs/demo/fever.yaml with --fever)')
+  .option('--dir <dir>', "the demo's stack, memories and generated configs [.memorize/demo]")
+  .option('--world <dir>', "the synthetic world, generated from the model's recipe.json when missing [.memorize/demo/world]")
+  .option('--out <dir>', 'the report folder [<dir>/report]')
+  .addHelpText(
+    'after',
+    `
+The world comes from models/demo/recipe.json (or recipe.json beside --model): {"world": {"seed", "set_a", "set_b",
+"set_c", "versions", optionally "claims_per_entity" and "heldout_per_entity" as [S, R, N]}}, memorize synth's
+options. The stack runs on free ports with --dir as its model and data root (a model or data file outside it is
+hard-linked into <dir>/inputs; a full fine-tune writes <dir>/runs), and is stopped at the end, on Ctrl-C, SIGTERM and
+SIGHUP, and when the process that started the demo is gone. On the synthetic world the pretrained model is also
+evaluated on C claims (the parametric-knowledge ceiling) and A-held-out claims.`,
+  )
+  .action(async (o: { fever?: string; model?: string; quick?: boolean; config?: string; dir?: string; world?: string; out?: string }) => {
+    const { runDemo } = await import('./commands/demo.js');
+    await runDemo(o, out, err);
+  });
+
 const memoryCmd = program.command('memory').description('inspect, import and evaluate memory files');
 memoryCmd
   .command('import')
